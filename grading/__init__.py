@@ -1,0 +1,9 @@
+"""Grading: checks, compliance rules, the LLM judge, and scoring.
+
+The modules `checks`, `scoring` and `incontainer` use only the standard library and
+relative imports: the compiler copies them into each task so Harbor grades in-container
+with the same code. Bump GRADER_VERSION when a verdict could change: it is part of every
+task's checksum, so earlier trials become stale.
+"""
+
+GRADER_VERSION = "1"

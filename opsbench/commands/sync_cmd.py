@@ -1,0 +1,54 @@
+"""`opsbench sync` and `opsbench schema`."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from opsbench.paths import ProjectPaths, find_root
+
+
+def run(args: argparse.Namespace) -> int:
+    paths = ProjectPaths(find_root())
+    if args.list_ids:
+        from opsbench.compile import compile_all
+
+        for task in compile_all(paths, args.path):
+            print(task.task_id)
+        return 0
+    from opsbench.compile import sync
+
+    report = sync(paths, args.path, check=args.check)
+    if args.check:
+        if report.changed:
+            for name in report.written:
+                print(f"out of date: tasks/{name}", file=sys.stderr)
+            for name in report.removed:
+                print(f"no longer specified: tasks/{name}", file=sys.stderr)
+            print("run `opsbench sync` to update tasks/", file=sys.stderr)
+            return 1
+        print(f"tasks/ is up to date ({len(report.tasks)} tasks)")
+        return 0
+    print(
+        f"{len(report.tasks)} tasks · {len(report.written)} written · {len(report.removed)} removed"
+    )
+    return 0
+
+
+def run_schema(args: argparse.Namespace) -> int:
+    from opsbench.schema import render_schema
+
+    paths = ProjectPaths(find_root())
+    text = render_schema()
+    current = paths.schema.read_text() if paths.schema.is_file() else None
+    if args.check:
+        if current != text:
+            print(f"{paths.schema}: out of date; run `opsbench schema`", file=sys.stderr)
+            return 1
+        print(f"{paths.schema}: up to date")
+        return 0
+    if current != text:
+        paths.schema.parent.mkdir(parents=True, exist_ok=True)
+        paths.schema.write_text(text)
+    print(f"wrote {paths.schema}")
+    return 0

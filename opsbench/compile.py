@@ -1,0 +1,322 @@
+"""Compile `tasks-spec/` into Harbor-format task directories under `tasks/`.
+
+The compile is all-or-nothing: every spec is loaded and rendered in memory first, and
+nothing is written if any spec is invalid. Output is deterministic (sorted keys, no
+timestamps), files are only rewritten when their bytes change (a no-op sync leaves every
+mtime alone), and task dirs whose spec is gone are removed.
+
+Each task's checksum covers every byte that defines it: the rendered files (which depend on
+the spec, its snippets and the generator templates), the grader version and the shared
+build contexts under `environment/`. A changed checksum marks earlier trials stale.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shlex
+import shutil
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import jinja2
+import tomli_w
+import yaml
+
+import grading
+from opsbench import __version__
+from opsbench.errors import SpecError, SpecIssue
+from opsbench.images import BUILTIN_SIDECARS, TASK_BASE
+from opsbench.models.spec import TaskSpec
+from opsbench.paths import ProjectPaths, TaskPaths
+from opsbench.specload import LoadedSpec, load_specs
+
+MANAGED_MARKER = "opsbench"
+"""`[metadata].generator` in task.toml: only dirs carrying it are ever removed."""
+
+HARBOR_SCHEMA_VERSION = "1.4"
+GRADING_FILES = ("__init__.py", "checks.py", "scoring.py", "incontainer.py")
+"""Stdlib-only grading modules copied into each task for Harbor's in-container verifier."""
+
+
+@dataclass(frozen=True)
+class CompiledTask:
+    task_id: str
+    checksum: str
+    files: dict[str, bytes]
+    """Relative path -> content, task.toml included."""
+
+
+@dataclass(frozen=True)
+class SyncReport:
+    tasks: list[str]
+    written: list[str]
+    removed: list[str]
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.written or self.removed)
+
+
+@cache
+def _generator_env() -> jinja2.Environment:
+    env = jinja2.Environment(
+        loader=jinja2.PackageLoader("opsbench", "templates"),
+        undefined=jinja2.StrictUndefined,
+        keep_trailing_newline=True,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        autoescape=False,  # Dockerfiles and shell: values are quoted with `shquote`
+    )
+    env.filters["shquote"] = shlex.quote
+    return env
+
+
+def _render(template: str, **context: Any) -> bytes:
+    return _generator_env().get_template(template).render(**context).encode()
+
+
+def _grading_dir() -> Path:
+    return Path(grading.__file__).parent
+
+
+@cache
+def _shared_context_digest(environment_dir: Path) -> str:
+    """Digest of shared build contexts (base image, sidecars): they shape every task."""
+    h = hashlib.sha256()
+    if environment_dir.is_dir():
+        for path in sorted(p for p in environment_dir.rglob("*") if p.is_file()):
+            h.update(str(path.relative_to(environment_dir)).encode() + b"\0")
+            h.update(path.read_bytes() + b"\0")
+    return h.hexdigest()
+
+
+def compile_task(item: LoadedSpec, environment_dir: Path, source_name: str) -> CompiledTask:
+    """Render one task's files in memory."""
+    spec = item.spec
+    files: dict[str, bytes] = {}
+    rules = [r.instruct for r in spec.compliance if r.instruct]
+    files["instruction.md"] = _render(
+        "instruction.md.j2", title=spec.title, statement=spec.statement, rules=rules
+    )
+    env = spec.environment
+    files["environment/Dockerfile"] = _render(
+        "Dockerfile.j2",
+        source=source_name,
+        base_image=TASK_BASE,
+        packages=sorted(set(env.packages)),
+        has_files=bool(env.files),
+        agent_user=env.agent_user,
+        dockerfile=env.dockerfile.strip(),
+        workdir=env.workdir,
+    )
+    for path, content in sorted(env.files.items()):
+        files[f"environment/files{path}"] = content.encode()
+    files["environment/prepare.sh"] = _render(
+        "steps.sh.j2", source=source_name, purpose="failure injection", steps=spec.prepare
+    )
+    files["environment/entrypoint.sh"] = _render("entrypoint.sh.j2")
+    if env.sidecars or env.custom_sidecars:
+        files["environment/docker-compose.yaml"] = _compose(spec)
+    files["solution/solve.sh"] = _render(
+        "steps.sh.j2", source=source_name, purpose="reference solution", steps=spec.solution
+    )
+    files["tests/test.sh"] = _render("test.sh.j2", task_id=spec.id)
+    files["tests/spec.json"] = _json(spec.model_dump(mode="json"))
+    for name in GRADING_FILES:
+        files[f"tests/opsbench_grading/{name}"] = (_grading_dir() / name).read_bytes()
+
+    checksum = _checksum(files, _shared_context_digest(environment_dir))
+    files["task.toml"] = _task_toml(spec, checksum, source_name, item.params)
+    return CompiledTask(spec.id, checksum, files)
+
+
+def _checksum(files: dict[str, bytes], shared_digest: str) -> str:
+    h = hashlib.sha256()
+    h.update(f"grader={grading.GRADER_VERSION}\0shared={shared_digest}\0".encode())
+    for name in sorted(files):
+        h.update(name.encode() + b"\0" + hashlib.sha256(files[name]).digest())
+    return "sha256:" + h.hexdigest()
+
+
+def _json(data: Any) -> bytes:
+    return (json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False) + "\n").encode()
+
+
+def _compose(spec: TaskSpec) -> bytes:
+    """Harbor's compose convention: service `main` plus one service per sidecar."""
+    services: dict[str, Any] = {"main": {"build": {"context": "."}, "depends_on": {}}}
+    for name in spec.environment.sidecars:
+        sidecar = BUILTIN_SIDECARS[name]
+        services[name] = {
+            "image": sidecar.image,
+            "healthcheck": {"test": sidecar.healthcheck, "interval": "1s", "retries": 30},
+        }
+        services["main"]["depends_on"][name] = {"condition": "service_healthy"}
+    for custom in spec.environment.custom_sidecars:
+        service: dict[str, Any] = {
+            "image": custom.image,
+            "environment": dict(sorted(custom.environment.items())),
+            "healthcheck": {
+                "test": ["CMD-SHELL", custom.healthcheck],
+                "interval": "1s",
+                "retries": 60,
+            },
+        }
+        if custom.command:
+            service["command"] = custom.command
+        services[custom.name] = service
+        services["main"]["depends_on"][custom.name] = {"condition": "service_healthy"}
+    text = yaml.safe_dump({"services": services}, sort_keys=True, default_flow_style=False)
+    return ("# Generated by opsbench; edit the spec, not this file.\n" + text).encode()
+
+
+def _task_toml(spec: TaskSpec, checksum: str, source: str, params: dict[str, Any]) -> bytes:
+    env = spec.environment
+    doc: dict[str, Any] = {
+        "schema_version": HARBOR_SCHEMA_VERSION,
+        "task": {
+            "name": f"opsbench/{spec.id}",
+            "description": spec.title,
+            "keywords": [spec.category, spec.difficulty, *spec.tags],
+        },
+        "metadata": {
+            "generator": MANAGED_MARKER,
+            "generator_version": __version__,
+            "grader_version": grading.GRADER_VERSION,
+            "checksum": checksum,
+            "source": source,
+            "params": {k: params[k] for k in sorted(params)},
+            "title": spec.title,
+            "category": spec.category,
+            "difficulty": spec.difficulty,
+            "tags": list(spec.tags),
+            "sidecars": [*env.sidecars, *(s.name for s in env.custom_sidecars)],
+            "pids_limit": env.resources.pids,
+            "prepare_timeout_sec": env.timeouts.prepare_sec,
+            "provision_timeout_sec": env.timeouts.provision_sec,
+        },
+        "verifier": {"timeout_sec": env.timeouts.verify_sec},
+        "agent": {"timeout_sec": env.timeouts.agent_sec},
+        "environment": {
+            "build_timeout_sec": env.timeouts.build_sec,
+            "cpus": env.resources.cpus,
+            "memory_mb": env.resources.memory_mb,
+            "network_mode": "public" if env.network == "internet" else "no-network",
+            "workdir": env.workdir,
+        },
+    }
+    if not env.sidecars and not env.custom_sidecars:
+        del doc["metadata"]["sidecars"]
+    if env.agent_user:
+        doc["agent"]["user"] = env.agent_user
+    header = "# Generated by opsbench; edit the spec, not this file.\n"
+    return (header + tomli_w.dumps(doc)).encode()
+
+
+# --------------------------------------------------------------------------- sync
+
+
+def compile_all(paths: ProjectPaths, spec_root: Path | None = None) -> list[CompiledTask]:
+    """Load, validate and render every spec; raise SpecError before anything is written."""
+    root = spec_root or paths.specs
+    loaded = load_specs(root, paths.templates if spec_root is None else None)
+    issues: list[SpecIssue] = []
+    display_root = root if root.is_dir() else root.parent
+    compiled = []
+    for item in loaded:
+        unknown = [s for s in item.spec.environment.sidecars if s not in BUILTIN_SIDECARS]
+        name = _source_name(item.source, display_root)
+        if unknown:
+            issues.append(
+                SpecIssue(
+                    name,
+                    "environment.sidecars",
+                    f"a built-in sidecar ({', '.join(sorted(BUILTIN_SIDECARS))}) or an entry "
+                    f"in custom_sidecars, found {', '.join(unknown)}",
+                )
+            )
+            continue
+        compiled.append(compile_task(item, paths.environment, name))
+    if issues:
+        raise SpecError(issues)
+    return compiled
+
+
+def _source_name(path: Path, root: Path) -> str:
+    try:
+        return path.relative_to(root.parent).as_posix()
+    except ValueError:
+        return path.name
+
+
+def sync(paths: ProjectPaths, spec_root: Path | None = None, check: bool = False) -> SyncReport:
+    """Bring `tasks/` up to date. With `check`, report what would change and write nothing."""
+    compiled = compile_all(paths, spec_root)
+    written: list[str] = []
+    for task in compiled:
+        if _write_task(paths.tasks / task.task_id, task, dry=check):
+            written.append(task.task_id)
+    keep = {t.task_id for t in compiled}
+    removed = _remove_stale(paths.tasks, keep, dry=check) if spec_root is None else []
+    return SyncReport(sorted(keep), written, removed)
+
+
+def _write_task(task_dir: Path, task: CompiledTask, dry: bool) -> bool:
+    """Write changed files, drop files no longer generated; True if anything differed."""
+    changed = False
+    for rel, content in task.files.items():
+        target = task_dir / rel
+        if target.is_file() and target.read_bytes() == content:
+            continue
+        changed = True
+        if dry:
+            continue
+        target.parent.mkdir(parents=True, exist_ok=True)
+        tmp = target.with_name(target.name + ".tmp")
+        tmp.write_bytes(content)
+        tmp.chmod(0o755 if rel.endswith(".sh") else 0o644)
+        tmp.replace(target)
+    if task_dir.is_dir():
+        expected = {task_dir / rel for rel in task.files}
+        for existing in sorted(task_dir.rglob("*"), reverse=True):
+            if existing.is_file() and existing not in expected:
+                changed = True
+                if not dry:
+                    existing.unlink()
+            elif existing.is_dir() and not dry and not any(existing.iterdir()):
+                existing.rmdir()
+    return changed
+
+
+def _remove_stale(tasks_dir: Path, keep: set[str], dry: bool) -> list[str]:
+    removed: list[str] = []
+    if not tasks_dir.is_dir():
+        return removed
+    for task_dir in sorted(p for p in tasks_dir.iterdir() if p.is_dir()):
+        if task_dir.name in keep or not _is_managed(TaskPaths(task_dir)):
+            continue
+        removed.append(task_dir.name)
+        if not dry:
+            shutil.rmtree(task_dir)
+    return removed
+
+
+def _is_managed(task: TaskPaths) -> bool:
+    import tomllib
+
+    try:
+        meta = tomllib.loads(task.config.read_text()).get("metadata", {})
+    except (OSError, tomllib.TOMLDecodeError):
+        return False
+    return bool(meta.get("generator") == MANAGED_MARKER)
+
+
+def read_task_checksum(task: TaskPaths) -> str:
+    """The checksum a compiled task carries (trials record it to detect staleness)."""
+    import tomllib
+
+    meta = tomllib.loads(task.config.read_text()).get("metadata", {})
+    return str(meta.get("checksum", ""))

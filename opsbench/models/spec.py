@@ -1,0 +1,347 @@
+"""Task spec models: the YAML format under `tasks-spec/`.
+
+These models are the single source of truth for what a spec may say. They are strict
+(`extra="forbid"`) so a typo is an error, not a silently ignored field, and they validate
+the semantics that can be checked without running anything (regexes compile, PromQL
+parses, ids are well formed) so a broken spec fails the compile rather than the grading.
+This module imports nothing from the runtime.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from opsbench.models.promql import validate_promql
+
+SPEC_SCHEMA_VERSION = 1
+
+TASK_ID_PATTERN = r"^[a-z0-9][a-z0-9-]{1,62}[a-z0-9]$"
+SIDECAR_NAME_PATTERN = r"^[a-z][a-z0-9-]{0,30}$"
+
+
+class Strict(BaseModel):
+    """Base for every spec model: unknown fields are errors."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def _compile_regex(value: str) -> str:
+    try:
+        re.compile(value)
+    except re.error as exc:
+        raise ValueError(f"a valid regular expression, found {value!r} ({exc})") from exc
+    return value
+
+
+Regex = Annotated[str, Field(min_length=1, description="A Python regular expression.")]
+
+
+# --------------------------------------------------------------------------- environment
+
+
+class Resources(Strict):
+    """Limits applied to the task's main container."""
+
+    cpus: float = Field(1.0, gt=0, le=64)
+    memory_mb: int = Field(512, ge=32, le=65536)
+    pids: int = Field(256, ge=16, le=65536)
+
+
+class Timeouts(Strict):
+    """Per-phase deadlines in seconds; every phase has one."""
+
+    build_sec: float = Field(600, gt=0)
+    provision_sec: float = Field(120, gt=0)
+    prepare_sec: float = Field(120, gt=0)
+    agent_sec: float = Field(900, gt=0)
+    verify_sec: float = Field(180, gt=0)
+
+
+class CustomSidecar(Strict):
+    """A sidecar from an image the user can pull (Grafana, Loki, Tempo...)."""
+
+    name: str = Field(pattern=SIDECAR_NAME_PATTERN)
+    image: str = Field(min_length=1)
+    port: int = Field(ge=1, le=65535, description="The port the agent talks to.")
+    healthcheck: str = Field(
+        min_length=1, description="Shell command run in the sidecar; exit 0 means ready."
+    )
+    environment: dict[str, str] = Field(default_factory=dict)
+    command: list[str] | None = None
+
+
+class Environment(Strict):
+    """How the task's main container is built and what runs beside it.
+
+    The Dockerfile is generated from a shared preamble (so Docker's layer cache is shared
+    by every task) plus the task's `packages`, `files` and `dockerfile` lines.
+    """
+
+    packages: list[Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9+.-]*$")]] = Field(
+        default_factory=list, description="Extra Debian packages for the main container."
+    )
+    files: dict[str, str] = Field(
+        default_factory=dict,
+        description="Files baked into the image: absolute container path -> content.",
+    )
+    dockerfile: str = Field("", description="Extra Dockerfile lines, appended verbatim.")
+    sidecars: list[Annotated[str, Field(pattern=SIDECAR_NAME_PATTERN)]] = Field(
+        default_factory=list, description="Built-in sidecars by name (e.g. 'o11y')."
+    )
+    custom_sidecars: list[CustomSidecar] = Field(default_factory=list)
+    resources: Resources = Field(default_factory=Resources)
+    timeouts: Timeouts = Field(default_factory=Timeouts)
+    network: Literal["isolated", "internet"] = Field(
+        "isolated",
+        description="isolated: only the trial's own sidecars; internet: outbound access too.",
+    )
+    agent_user: str | None = Field(
+        None, pattern=r"^[a-z_][a-z0-9_-]{0,31}$", description="Run the agent as this user."
+    )
+    workdir: str = "/root"
+
+    @field_validator("files")
+    @classmethod
+    def _absolute_paths(cls, files: dict[str, str]) -> dict[str, str]:
+        for path in files:
+            if not path.startswith("/") or ".." in path.split("/"):
+                raise ValueError(f"absolute container paths without '..', found {path!r}")
+        return files
+
+    @model_validator(mode="after")
+    def _unique_sidecars(self) -> Environment:
+        names = [*self.sidecars, *(s.name for s in self.custom_sidecars)]
+        dupes = sorted({n for n in names if names.count(n) > 1})
+        if dupes:
+            raise ValueError(f"unique sidecar names, found {', '.join(dupes)} more than once")
+        if "main" in names:
+            raise ValueError("sidecar names other than 'main' (reserved for the task container)")
+        return self
+
+
+class Step(Strict):
+    """A shell script run in the main container (prepare, solution, restore)."""
+
+    run: str = Field(min_length=1)
+    user: str = "root"
+    timeout_sec: float = Field(120, gt=0)
+
+
+# --------------------------------------------------------------------------- checks
+
+
+class CheckBase(Strict):
+    name: str = Field(min_length=1, pattern=r"^[a-z0-9][a-z0-9_.-]*$")
+    weight: float = Field(1.0, ge=0)
+    description: str = ""
+
+
+class CommandCheck(CheckBase):
+    """Runs in the task container after the agent; passes on exit code and output."""
+
+    kind: Literal["command"]
+    run: str = Field(min_length=1)
+    user: str = "root"
+    exit_code: int | None = 0
+    stdout_matches: Regex | None = None
+    stdout_not_matches: Regex | None = None
+    timeout_sec: float = Field(60, gt=0)
+
+    _re1 = field_validator("stdout_matches", "stdout_not_matches")(
+        lambda v: v if v is None else _compile_regex(v)
+    )
+
+
+class HttpCheck(CheckBase):
+    """An HTTP request from inside the task's network (to main or a sidecar)."""
+
+    kind: Literal["http"]
+    url: str = Field(pattern=r"^https?://")
+    method: Literal["GET", "POST", "HEAD"] = "GET"
+    status: int | None = 200
+    body_matches: Regex | None = None
+    json_path: str | None = Field(None, description="Dotted path into a JSON body.")
+    json_equals: str | float | int | bool | None = None
+    insecure: bool = False
+
+    _re1 = field_validator("body_matches")(lambda v: v if v is None else _compile_regex(v))
+
+
+class FileCheck(CheckBase):
+    """State of one file in the task container."""
+
+    kind: Literal["file"]
+    path: str = Field(pattern=r"^/")
+    exists: bool = True
+    contains: Regex | None = None
+    not_contains: Regex | None = None
+    mode: str | None = Field(None, pattern=r"^[0-7]{3,4}$")
+    owner: str | None = None
+
+    _re1 = field_validator("contains", "not_contains")(
+        lambda v: v if v is None else _compile_regex(v)
+    )
+
+
+class PromqlCheck(CheckBase):
+    """A query to the task's Prometheus sidecar at the scenario time."""
+
+    kind: Literal["promql"]
+    query: str = Field(min_length=1)
+    range_minutes: int | None = Field(None, gt=0, description="Range query over this window.")
+    value: float | None = None
+    tolerance: float = Field(0.0, ge=0)
+    labels: dict[str, str] | None = Field(None, description="The top series carries these.")
+    series_count: int | None = Field(None, ge=0)
+
+    _q = field_validator("query")(lambda v: validate_promql(v))
+
+
+class TranscriptCheck(CheckBase):
+    """Grounding: identifiers the answer cites must appear in tool output the agent saw."""
+
+    kind: Literal["transcript"]
+    answer_matches: Regex = Field(description="Captures the cited identifiers from the answer.")
+    must_cite: list[str] = Field(
+        default_factory=list, description="Identifiers the answer must cite (ground truth)."
+    )
+
+    _re1 = field_validator("answer_matches")(lambda v: _compile_regex(v))
+
+
+Check = Annotated[
+    CommandCheck | HttpCheck | FileCheck | PromqlCheck | TranscriptCheck,
+    Field(discriminator="kind"),
+]
+
+
+# --------------------------------------------------------------------------- compliance
+
+
+class RuleBase(Strict):
+    name: str = Field(min_length=1, pattern=r"^[a-z0-9][a-z0-9_.-]*$")
+    instruct: str = Field(
+        "", description="The operating rule as told to the agent (appended to the instruction)."
+    )
+
+
+class ForbidRule(RuleBase):
+    kind: Literal["forbid"]
+    pattern: Regex
+
+    _re1 = field_validator("pattern")(lambda v: _compile_regex(v))
+
+
+class RequireRule(RuleBase):
+    kind: Literal["require"]
+    pattern: Regex
+
+    _re1 = field_validator("pattern")(lambda v: _compile_regex(v))
+
+
+class OrderRule(RuleBase):
+    kind: Literal["order"]
+    first: Regex
+    then: Regex
+
+    _re1 = field_validator("first", "then")(lambda v: _compile_regex(v))
+
+
+class MentionRule(RuleBase):
+    kind: Literal["mention"]
+    pattern: Regex = Field(description="Must match the agent's final summary.")
+
+    _re1 = field_validator("pattern")(lambda v: _compile_regex(v))
+
+
+Rule = Annotated[ForbidRule | RequireRule | OrderRule | MentionRule, Field(discriminator="kind")]
+
+
+# --------------------------------------------------------------------------- rubric
+
+
+class PromqlFact(Strict):
+    """A canonical value resolved from the Prometheus sidecar at verify time."""
+
+    kind: Literal["promql"]
+    query: str = Field(min_length=1)
+
+    _q = field_validator("query")(lambda v: validate_promql(v))
+
+
+class CommandFact(Strict):
+    """A canonical value read from the task container at verify time."""
+
+    kind: Literal["command"]
+    run: str = Field(min_length=1)
+
+
+class StaticFact(Strict):
+    kind: Literal["static"]
+    value: str
+
+
+Fact = Annotated[PromqlFact | CommandFact | StaticFact, Field(discriminator="kind")]
+
+
+class Criterion(Strict):
+    """One YES/NO question the judge answers about the transcript."""
+
+    name: str = Field(min_length=1, pattern=r"^[a-z0-9][a-z0-9_.-]*$")
+    criterion: str = Field(min_length=1)
+    weight: float = Field(1.0, ge=0)
+    fact: Fact | None = None
+
+
+# --------------------------------------------------------------------------- task spec
+
+
+class TaskSpec(Strict):
+    """One task, after template expansion."""
+
+    schema_version: Literal[1] = 1
+    id: str = Field(pattern=TASK_ID_PATTERN)
+    title: str = Field(min_length=1)
+    category: str = Field(pattern=r"^[a-z][a-z0-9-]*$")
+    difficulty: Literal["easy", "medium", "hard"]
+    tags: list[str] = Field(default_factory=list)
+    statement: str = Field(min_length=1, description="The ticket, in the user's voice.")
+    environment: Environment = Field(default_factory=Environment)
+    prepare: list[Step] = Field(default_factory=list)
+    solution: list[Step] = Field(min_length=1)
+    restore: list[Step] = Field(default_factory=list)
+    checks: list[Check] = Field(default_factory=list)
+    compliance: list[Rule] = Field(default_factory=list)
+    rubric: list[Criterion] = Field(default_factory=list)
+    pass_threshold: float = Field(
+        1.0, gt=0, le=1, description="Task gate: share of check weight that must pass."
+    )
+
+    @model_validator(mode="after")
+    def _gradable(self) -> TaskSpec:
+        if not self.checks and not self.rubric:
+            raise ValueError("at least one entry in `checks` or `rubric`, found neither")
+        for field in ("checks", "compliance", "rubric"):
+            names = [item.name for item in getattr(self, field)]
+            dupes = sorted({n for n in names if names.count(n) > 1})
+            if dupes:
+                raise ValueError(f"unique names in `{field}`, found {', '.join(dupes)} twice")
+        uses_prom = any(isinstance(c, PromqlCheck) for c in self.checks) or any(
+            isinstance(c.fact, PromqlFact) for c in self.rubric
+        )
+        if uses_prom and "o11y" not in self.environment.sidecars:
+            raise ValueError("`environment.sidecars` to include 'o11y' for promql checks/facts")
+        return self
+
+
+class SpecFile(Strict):
+    """A spec file as written: one task, or a template expanded over `matrix`.
+
+    Only `matrix` is read before rendering; everything else is validated as `TaskSpec`
+    after each combination is rendered.
+    """
+
+    matrix: dict[str, list[str | int | float | bool]] | None = None

@@ -1,0 +1,254 @@
+"""Directory layouts. No other module joins path strings for tasks, jobs or trials.
+
+```
+<root>/                         ProjectPaths
+  tasks-spec/<category>/*.yaml  specs (source of truth)
+  tasks-spec/_templates/        shared Jinja2 snippets
+  tasks/<task-id>/              TaskPaths (Harbor's layout, generated)
+    task.toml  instruction.md
+    environment/Dockerfile  environment/docker-compose.yaml
+    environment/prepare.sh  environment/entrypoint.sh
+    tests/test.sh  tests/spec.json
+    solution/solve.sh
+  environment/                  shared Docker build contexts (base, sidecars)
+  jobs/<job>/                   JobPaths
+    config.json  scenario_time.txt  result.json  run_report.html  PAUSE
+    .archive/<timestamp>/<reason>/<trial>/
+    <task-id>__<attempt>/       TrialPaths
+      config.json  result.json  trial.log
+      agent/instruction.txt  agent/trajectory.json  agent/commands.jsonl
+      verifier/reward.txt  verifier/reward.json  verifier/grading_details.json
+      verifier/evidence.json  verifier/history/<timestamp>/
+```
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+
+def find_root(start: Path | None = None) -> Path:
+    """The project root: the nearest parent holding `tasks-spec/` or `pyproject.toml`."""
+    here = (start or Path.cwd()).resolve()
+    for candidate in (here, *here.parents):
+        if (candidate / "tasks-spec").is_dir() and (candidate / "pyproject.toml").is_file():
+            return candidate
+    return here
+
+
+@dataclass(frozen=True)
+class ProjectPaths:
+    root: Path
+
+    @property
+    def specs(self) -> Path:
+        return self.root / "tasks-spec"
+
+    @property
+    def templates(self) -> Path:
+        return self.specs / "_templates"
+
+    @property
+    def tasks(self) -> Path:
+        return self.root / "tasks"
+
+    @property
+    def jobs(self) -> Path:
+        return self.root / "jobs"
+
+    @property
+    def environment(self) -> Path:
+        return self.root / "environment"
+
+    @property
+    def schema(self) -> Path:
+        return self.root / "schema" / "task-spec.schema.json"
+
+    @property
+    def suites(self) -> Path:
+        return self.root / "suites"
+
+
+@dataclass(frozen=True)
+class TaskPaths:
+    """One generated task in Harbor's layout."""
+
+    dir: Path
+
+    @property
+    def task_id(self) -> str:
+        return self.dir.name
+
+    @property
+    def config(self) -> Path:
+        return self.dir / "task.toml"
+
+    @property
+    def instruction(self) -> Path:
+        return self.dir / "instruction.md"
+
+    @property
+    def environment(self) -> Path:
+        return self.dir / "environment"
+
+    @property
+    def dockerfile(self) -> Path:
+        return self.environment / "Dockerfile"
+
+    @property
+    def compose(self) -> Path:
+        return self.environment / "docker-compose.yaml"
+
+    @property
+    def prepare(self) -> Path:
+        return self.environment / "prepare.sh"
+
+    @property
+    def entrypoint(self) -> Path:
+        return self.environment / "entrypoint.sh"
+
+    @property
+    def tests(self) -> Path:
+        return self.dir / "tests"
+
+    @property
+    def test_sh(self) -> Path:
+        return self.tests / "test.sh"
+
+    @property
+    def spec_json(self) -> Path:
+        return self.tests / "spec.json"
+
+    @property
+    def solution(self) -> Path:
+        return self.dir / "solution"
+
+    @property
+    def solve_sh(self) -> Path:
+        return self.solution / "solve.sh"
+
+
+TRIAL_SEPARATOR = "__"
+
+
+def trial_name(task_id: str, attempt: int) -> str:
+    """`<task-id>__<attempt>`, attempts counted from 1."""
+    return f"{task_id}{TRIAL_SEPARATOR}{attempt}"
+
+
+def parse_trial_name(name: str) -> tuple[str, int] | None:
+    """Inverse of `trial_name`; None for a directory that is not a trial."""
+    task_id, sep, attempt = name.rpartition(TRIAL_SEPARATOR)
+    if not sep or not task_id or not attempt.isdigit():
+        return None
+    return task_id, int(attempt)
+
+
+@dataclass(frozen=True)
+class TrialPaths:
+    dir: Path
+
+    @property
+    def config(self) -> Path:
+        return self.dir / "config.json"
+
+    @property
+    def result(self) -> Path:
+        return self.dir / "result.json"
+
+    @property
+    def log(self) -> Path:
+        return self.dir / "trial.log"
+
+    @property
+    def agent(self) -> Path:
+        return self.dir / "agent"
+
+    @property
+    def instruction(self) -> Path:
+        return self.agent / "instruction.txt"
+
+    @property
+    def trajectory(self) -> Path:
+        return self.agent / "trajectory.json"
+
+    @property
+    def commands(self) -> Path:
+        return self.agent / "commands.jsonl"
+
+    @property
+    def verifier(self) -> Path:
+        return self.dir / "verifier"
+
+    @property
+    def reward_txt(self) -> Path:
+        return self.verifier / "reward.txt"
+
+    @property
+    def reward_json(self) -> Path:
+        return self.verifier / "reward.json"
+
+    @property
+    def grading_details(self) -> Path:
+        return self.verifier / "grading_details.json"
+
+    @property
+    def evidence(self) -> Path:
+        return self.verifier / "evidence.json"
+
+    @property
+    def history(self) -> Path:
+        return self.verifier / "history"
+
+    def make(self) -> None:
+        self.agent.mkdir(parents=True, exist_ok=True)
+        self.verifier.mkdir(parents=True, exist_ok=True)
+
+
+@dataclass(frozen=True)
+class JobPaths:
+    dir: Path
+
+    @property
+    def name(self) -> str:
+        return self.dir.name
+
+    @property
+    def config(self) -> Path:
+        return self.dir / "config.json"
+
+    @property
+    def scenario_time(self) -> Path:
+        return self.dir / "scenario_time.txt"
+
+    @property
+    def result(self) -> Path:
+        return self.dir / "result.json"
+
+    @property
+    def report(self) -> Path:
+        return self.dir / "run_report.html"
+
+    @property
+    def pause_file(self) -> Path:
+        return self.dir / "PAUSE"
+
+    @property
+    def archive(self) -> Path:
+        return self.dir / ".archive"
+
+    @property
+    def cache(self) -> Path:
+        """Per-job reusable data (sidecar TSDB blocks for the scenario clock)."""
+        return self.dir / ".cache"
+
+    def trial(self, task_id: str, attempt: int) -> TrialPaths:
+        return TrialPaths(self.dir / trial_name(task_id, attempt))
+
+    def trial_dirs(self) -> list[Path]:
+        if not self.dir.is_dir():
+            return []
+        return sorted(
+            p for p in self.dir.iterdir() if p.is_dir() and parse_trial_name(p.name) is not None
+        )

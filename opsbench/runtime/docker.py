@@ -1,0 +1,111 @@
+"""The Docker engine: one client, the labels everything carries, and leftover cleanup.
+
+Every container and network opsbench creates carries `opsbench.job`, `opsbench.trial`
+and `opsbench.owner` (host and PID of the process that made it). Cleanup removes what
+belongs to a process that no longer exists, so the start of one job never tears down
+another job that is still running, yet nothing a killed run left behind survives.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+from dataclasses import dataclass
+from functools import cache
+from typing import Any
+
+from opsbench.errors import OpsbenchError
+
+log = logging.getLogger(__name__)
+
+LABEL_JOB = "opsbench.job"
+LABEL_TRIAL = "opsbench.trial"
+LABEL_OWNER = "opsbench.owner"
+LABEL_ROLE = "opsbench.role"
+
+
+class DockerUnavailable(OpsbenchError):
+    def __init__(self, reason: str) -> None:
+        super().__init__(
+            f"cannot reach a Docker engine ({reason}). Start one, or run `./opsbenchw "
+            "setup:preflight`, which installs Debian's docker.io and starts dockerd when "
+            "run as root on Debian."
+        )
+
+
+@cache
+def client() -> Any:
+    """The process-wide Docker client (docker-py); raises DockerUnavailable."""
+    import docker
+
+    try:
+        c = docker.from_env(timeout=120)
+        c.ping()
+    except Exception as exc:
+        raise DockerUnavailable(str(exc)) from exc
+    return c
+
+
+def owner_tag() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def labels(job: str, trial: str, role: str) -> dict[str, str]:
+    return {LABEL_JOB: job, LABEL_TRIAL: trial, LABEL_OWNER: owner_tag(), LABEL_ROLE: role}
+
+
+def _owner_alive(owner: str) -> bool:
+    host, _, pid = owner.rpartition(":")
+    if host != socket.gethostname() or not pid.isdigit():
+        return False  # made on another host (or unlabelled): treat as abandoned here
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+@dataclass
+class CleanupReport:
+    containers: int = 0
+    networks: int = 0
+
+
+def remove_leftovers(job: str | None = None, everything: bool = False) -> CleanupReport:
+    """Remove opsbench containers and networks whose creating process is gone.
+
+    `job` limits the sweep to one job; `everything` ignores ownership (used by tests to
+    assert a clean slate, never by a run that could share the engine).
+    """
+    c = client()
+    filters = {"label": [f"{LABEL_JOB}={job}"] if job else [LABEL_JOB]}
+    report = CleanupReport()
+    for container in c.containers.list(all=True, filters=filters):
+        owner = container.labels.get(LABEL_OWNER, "")
+        if everything or not _owner_alive(owner):
+            _quietly(container.remove, force=True, v=True)
+            report.containers += 1
+    for network in c.networks.list(filters=filters):
+        owner = network.attrs.get("Labels", {}).get(LABEL_OWNER, "")
+        if everything or not _owner_alive(owner):
+            _quietly(network.remove)
+            report.networks += 1
+    if report.containers or report.networks:
+        log.info(
+            "removed %d leftover containers and %d networks", report.containers, report.networks
+        )
+    return report
+
+
+def _quietly(fn: Any, **kwargs: Any) -> None:
+    import docker.errors
+
+    try:
+        fn(**kwargs)
+    except docker.errors.NotFound:
+        pass
+    except docker.errors.APIError as exc:
+        log.warning("cleanup: %s", exc)
