@@ -49,9 +49,7 @@ class _RecordingLoader(jinja2.FileSystemLoader):
         super().__init__(str(root))
         self.used: set[str] = set()
 
-    def get_source(
-        self, environment: jinja2.Environment, template: str
-    ) -> tuple[str, str, Any]:
+    def get_source(self, environment: jinja2.Environment, template: str) -> tuple[str, str, Any]:
         self.used.add(template)
         return super().get_source(environment, template)
 

@@ -29,8 +29,9 @@ def run(args: argparse.Namespace) -> int:
     print(f"{images.UPSTREAM_BASE}: {how}")
     bundle = images.resolve_ca_bundle(args.ca_bundle)
     built = images.ensure_task_base(paths.environment, bundle)
-    print(f"{images.TASK_BASE}: {'built' if built else 'up to date'}"
-          f" (CA bundle: {bundle or 'none'})")
+    print(
+        f"{images.TASK_BASE}: {'built' if built else 'up to date'} (CA bundle: {bundle or 'none'})"
+    )
     for tag in images.ensure_sidecars(paths.environment):
         print(f"{tag}: built")
     print(f"preflight ok in {time.monotonic() - start:.1f}s")
