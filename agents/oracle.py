@@ -1,0 +1,57 @@
+"""`oracle`: runs the task's reference solution. Calibration: it must score 1 everywhere.
+
+It runs the text of `solution/solve.sh` as one command through the audited sandbox, so
+the shipped solution is what is exercised and its commands are graded for compliance like
+any agent's. It is the only agent that reads the task directory.
+"""
+
+from __future__ import annotations
+
+from opsbench.agent import Agent, AgentContext
+from opsbench.errors import OpsbenchError
+from opsbench.models.trajectory import (
+    AtifAgent,
+    Observation,
+    ObservationResult,
+    ToolCall,
+    TrajectoryWriter,
+)
+from opsbench.paths import TaskPaths
+from opsbench.sandbox import Sandbox
+
+
+class OracleAgent(Agent):
+    name = "oracle"
+    version = "1"
+
+    def run(self, instruction: str, sandbox: Sandbox, context: AgentContext) -> None:
+        script = TaskPaths(context.task_dir).solve_sh.read_text()
+        writer = TrajectoryWriter(
+            context.trajectory_path, AtifAgent(name=self.name, version=self.version)
+        )
+        writer.add(source="user", message=instruction)
+        out = sandbox.exec(
+            script, timeout=float(context.config.kwargs.get("timeout", 600)), user="root"
+        )
+        output = (out.stdout + out.stderr)[-8000:]
+        writer.add(
+            source="agent",
+            message="Running the reference solution.",
+            tool_calls=[
+                ToolCall(
+                    tool_call_id="solve",
+                    function_name="run_shell",
+                    arguments={"command": "solution/solve.sh"},
+                )
+            ],
+            observation=Observation(
+                results=[
+                    ObservationResult(
+                        source_call_id="solve", content=f"exit {out.exit_code}\n{output}"
+                    )
+                ]
+            ),
+        )
+        writer.finish(final_answer=f"Applied the reference solution (exit {out.exit_code}).")
+        if out.exit_code != 0:
+            raise OpsbenchError(f"solution/solve.sh exited {out.exit_code}: {output[-500:]}")

@@ -1,0 +1,49 @@
+"""Arguments of `opsbench job` (kept apart so `--help` imports nothing heavy)."""
+
+from __future__ import annotations
+
+import argparse
+import os
+from pathlib import Path
+
+
+def default_concurrency() -> int:
+    """Trials mostly wait on Docker and models; two per core, capped, is a safe default."""
+    return max(1, min(8, (os.cpu_count() or 1) * 2))
+
+
+def add_job_arguments(p: argparse.ArgumentParser) -> None:
+    sel = p.add_argument_group("what to run")
+    sel.add_argument(
+        "--model", help="provider/model, e.g. openai/gpt-4o-mini or openrouter/org/model"
+    )
+    sel.add_argument("--reasoning-effort", default="off", choices=["off", "low", "medium", "high"])
+    who = sel.add_mutually_exclusive_group()
+    who.add_argument("--agent", help="built-in agent: sre (default), oracle, nop, random, scripted")
+    who.add_argument("--agent-import-path", help="an agent class as module:Class")
+    sel.add_argument(
+        "--agent-kwarg",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="extra agent setting (repeatable)",
+    )
+    sel.add_argument("--n-attempts", type=int, default=3, help="attempts per task (default 3)")
+    sel.add_argument("--task-name", action="append", default=[], help="only this task (repeatable)")
+    sel.add_argument("--path", type=Path, help="another spec directory or spec file")
+    where = p.add_argument_group("where")
+    where.add_argument("--jobs-dir", type=Path, help="default: ./jobs")
+    where.add_argument("--job-name", help="default: derived from the variant")
+    run = p.add_argument_group("how")
+    run.add_argument("--n-concurrent", type=int, default=default_concurrency())
+    run.add_argument("--override-cpus", type=float)
+    run.add_argument("--override-memory-mb", type=int)
+    run.add_argument("--agent-timeout-multiplier", type=float, default=1.0)
+    run.add_argument(
+        "--judge-model",
+        default=os.environ.get("OPSBENCH_JUDGE_MODEL"),
+        help="LLM judge for rubric criteria (env OPSBENCH_JUDGE_MODEL)",
+    )
+    run.add_argument("--pause-file", type=Path, help="default: jobs/<job>/PAUSE")
+    run.add_argument("--dry-run", action="store_true", help="print the plan, touch nothing")
+    run.add_argument("--quiet", action="store_true", help="no per-trial progress lines")

@@ -1,0 +1,522 @@
+"""Every number a report shows, computed here and nowhere else.
+
+Input is a list of `TrialResult`s; output is pydantic models (`JobSummary` is embedded in
+`jobs/<job>/result.json`). Definitions:
+
+- **Scored trials** are those whose outcome `opsbench.failures.POLICY` says counts in
+  scores (graded, agent_error, agent_timeout). The rest (provider_error, infra_error,
+  cancelled) are reported apart as `Coverage` and never enter a denominator.
+- A scored trial that did not reach grading (agent_error, agent_timeout) or carries no
+  rewards is a failure on every measure: both gates fail and its reward is 0.
+- **Pass rate** is the share of scored trials passing both gates; **task gate** and
+  **compliance** rates are the shares passing each gate; **mean reward** averages the
+  partial-credit reward over scored trials.
+- **pass@k** and **pass^k** use the unbiased estimators over the n scored attempts of each
+  task with c passes: pass@k = 1 - C(n-c, k) / C(n, k) (Chen et al. 2021, Codex) and
+  pass^k = C(c, k) / C(n, k) (Yao et al. 2024, τ-bench), averaged over the tasks with
+  n >= k.
+
+Intervals are 95%: **Wilson score** intervals for proportions (pass rate, gate rates);
+**percentile bootstrap** (`BOOTSTRAP_RESAMPLES` resamples, fixed `BOOTSTRAP_SEED`, so
+the same trials always give the same interval) for means — mean reward resamples scored
+trials, pass@k and pass^k resample tasks. Per-task pass@k is the exact estimate for that
+task and has no interval. Usage (tokens, cost, wall time) is summarised over every trial,
+scored or not, since every trial spends it.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict
+
+from opsbench.failures import POLICY
+from opsbench.models.result import Outcome, TrialResult
+
+SUMMARY_SCHEMA_VERSION = 1
+CONFIDENCE = 0.95
+Z95 = 1.959963984540054
+BOOTSTRAP_RESAMPLES = 2000
+BOOTSTRAP_SEED = 20240611
+NO_CATEGORY = "(none)"
+DIFFICULTY_ORDER = ("trivial", "easy", "medium", "hard", "expert")
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Interval(_Model):
+    low: float
+    high: float
+    method: Literal["wilson", "bootstrap"]
+
+
+class Proportion(_Model):
+    """successes / n with a Wilson interval; `value` is None when n is 0."""
+
+    successes: int
+    n: int
+    value: float | None
+    interval: Interval | None
+
+
+class Estimate(_Model):
+    """A mean over `n` units (trials or tasks), with a bootstrap interval when computed."""
+
+    n: int
+    value: float | None
+    interval: Interval | None = None
+
+
+class AtK(_Model):
+    k: int
+    pass_at_k: Estimate
+    pass_hat_k: Estimate
+
+
+class Scores(_Model):
+    """Scores of one group of trials: a whole job, a category, a difficulty or one task."""
+
+    trials: int
+    """Scored trials: the denominator of every rate here."""
+    excluded: int
+    """Trials of this group left out of scores (see `Coverage`)."""
+    tasks: int
+    """Tasks with at least one scored trial."""
+    passed: Proportion
+    task_gate: Proportion
+    compliance: Proportion
+    reward: Estimate
+    at_k: list[AtK]
+    partial: int
+    """Graded trials with a rubric criterion left ungraded (no judge)."""
+
+
+class Spread(_Model):
+    n: int
+    total: float
+    mean: float | None
+    median: float | None
+    p90: float | None
+
+
+class Usage(_Model):
+    input_tokens: Spread
+    output_tokens: Spread
+    tokens: Spread
+    cost_usd: Spread
+    seconds: Spread
+
+
+class Coverage(_Model):
+    trials: int
+    scored: int
+    excluded: int
+    excluded_by_outcome: dict[str, int]
+    scored_fraction: float | None
+
+
+class TaskScores(_Model):
+    task_id: str
+    category: str
+    difficulty: str
+    attempts: int
+    """Every trial of the task, scored or not."""
+    outcomes: dict[str, int]
+    scores: Scores
+    compliance_violations: int
+    """Graded trials whose compliance gate failed."""
+    median_seconds: float | None
+    cost_usd: float
+    tokens: int
+
+
+class BootstrapSettings(_Model):
+    resamples: int = BOOTSTRAP_RESAMPLES
+    seed: int = BOOTSTRAP_SEED
+
+
+class JobSummary(_Model):
+    schema_version: int = SUMMARY_SCHEMA_VERSION
+    confidence: float = CONFIDENCE
+    bootstrap: BootstrapSettings = BootstrapSettings()
+    outcomes: dict[str, int]
+    """Every outcome, zero-filled."""
+    coverage: Coverage
+    overall: Scores
+    by_category: dict[str, Scores]
+    by_difficulty: dict[str, Scores]
+    tasks: list[TaskScores]
+    usage: Usage
+
+
+class HeadToHead(_Model):
+    """Per-task comparison of variant A against B over the tasks both scored."""
+
+    tasks: int
+    wins: int
+    losses: int
+    ties: int
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """One trial as the scores see it."""
+
+    scored: bool
+    passed: bool
+    task: bool
+    compliance: bool
+    reward: float
+    partial: bool
+
+
+# ---------------------------------------------------------------- per trial
+
+
+def counts_in_scores(outcome: Outcome) -> bool:
+    return POLICY[outcome].counts_in_scores
+
+
+def verdict(result: TrialResult) -> Verdict:
+    scored = counts_in_scores(result.outcome)
+    r = result.rewards
+    if not scored or result.outcome is not Outcome.GRADED or r is None:
+        return Verdict(scored, False, False, False, 0.0, False)
+    return Verdict(scored, r.passed, r.task, r.compliance, r.reward, r.partial)
+
+
+def trial_seconds(result: TrialResult) -> float:
+    return max(0.0, (result.finished_at - result.started_at).total_seconds())
+
+
+def trial_tokens(result: TrialResult) -> int:
+    return result.usage.input_tokens + result.usage.output_tokens
+
+
+# ---------------------------------------------------------------- estimators
+
+
+def wilson(successes: int, n: int, z: float = Z95) -> Interval | None:
+    """Wilson score interval for successes/n; None when n is 0."""
+    if n <= 0:
+        return None
+    p = successes / n
+    denom = 1 + z * z / n
+    center = (p + z * z / (2 * n)) / denom
+    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denom
+    return Interval(low=max(0.0, center - half), high=min(1.0, center + half), method="wilson")
+
+
+def proportion(successes: int, n: int) -> Proportion:
+    value = successes / n if n else None
+    return Proportion(successes=successes, n=n, value=value, interval=wilson(successes, n))
+
+
+def pass_at_k(n: int, c: int, k: int) -> float:
+    """Unbiased pass@k for one task: P(at least one of k attempts drawn from n passes)."""
+    if not 0 < k <= n or not 0 <= c <= n:
+        raise ValueError(f"pass@k needs 0 < k <= n and 0 <= c <= n (n={n}, c={c}, k={k})")
+    return 1.0 - math.comb(n - c, k) / math.comb(n, k)
+
+
+def pass_hat_k(n: int, c: int, k: int) -> float:
+    """Unbiased pass^k for one task: P(all k attempts drawn from n pass)."""
+    if not 0 < k <= n or not 0 <= c <= n:
+        raise ValueError(f"pass^k needs 0 < k <= n and 0 <= c <= n (n={n}, c={c}, k={k})")
+    return math.comb(c, k) / math.comb(n, k)
+
+
+def quantile(values: Sequence[float], q: float) -> float | None:
+    """Linear interpolation between closest ranks (numpy's default); None when empty."""
+    if not values:
+        return None
+    xs = sorted(values)
+    pos = (len(xs) - 1) * q
+    lo = math.floor(pos)
+    hi = min(lo + 1, len(xs) - 1)
+    return xs[lo] + (xs[hi] - xs[lo]) * (pos - lo)
+
+
+def spread(values: Sequence[float]) -> Spread:
+    n = len(values)
+    total = math.fsum(values)
+    return Spread(
+        n=n,
+        total=total,
+        mean=total / n if n else None,
+        median=quantile(values, 0.5),
+        p90=quantile(values, 0.9),
+    )
+
+
+def _binomial(rng: random.Random, n: int, p: float) -> int:
+    """One Binomial(n, p) draw: waiting times for small n*p, else Hörmann's BTRS."""
+    if n <= 0 or p <= 0.0:
+        return 0
+    if p >= 1.0:
+        return n
+    if p > 0.5:
+        return n - _binomial(rng, n, 1.0 - p)
+    if n * p < 10:
+        log_q = math.log1p(-p)
+        successes = trials = 0
+        while True:
+            trials += int(math.log(1.0 - rng.random()) / log_q) + 1
+            if trials > n:
+                return successes
+            successes += 1
+    spq = math.sqrt(n * p * (1 - p))
+    b = 1.15 + 2.53 * spq
+    a = -0.0873 + 0.0248 * b + 0.01 * p
+    c = n * p + 0.5
+    v_r = 0.92 - 4.2 / b
+    alpha = (2.83 + 5.1 / b) * spq
+    lpq = math.log(p / (1 - p))
+    m = math.floor((n + 1) * p)
+    h = math.lgamma(m + 1) + math.lgamma(n - m + 1)
+    while True:
+        u = rng.random() - 0.5
+        v = rng.random()
+        us = 0.5 - abs(u)
+        if us <= 0:
+            continue
+        k = math.floor((2 * a / us + b) * u + c)
+        if k < 0 or k > n:
+            continue
+        if us >= 0.07 and v <= v_r:
+            return k
+        lhs = math.log(v * alpha / (a / (us * us) + b))
+        if lhs <= h - math.lgamma(k + 1) - math.lgamma(n - k + 1) + (k - m) * lpq:
+            return k
+
+
+def _multinomial(rng: random.Random, n: int, weights: Sequence[int]) -> list[int]:
+    """Counts of n draws over categories with integer weights (sequential binomials)."""
+    left_n, left_w = n, sum(weights)
+    out = []
+    for w in weights[:-1]:
+        x = _binomial(rng, left_n, w / left_w) if left_w else 0
+        out.append(x)
+        left_n -= x
+        left_w -= w
+    out.append(left_n)
+    return out
+
+
+Row = tuple[float | None, ...]
+
+
+def bootstrap_means(rows: Sequence[Row], seed: int = BOOTSTRAP_SEED) -> list[Interval | None]:
+    """Percentile-bootstrap intervals for the column means of `rows` (None cells skipped).
+
+    Rows are resampled with replacement. Identical rows are pooled and each resample is
+    drawn as multinomial counts over the distinct rows, so the cost grows with the number
+    of distinct rows, not with the number of trials; the result is the same bootstrap.
+    """
+    if not rows:
+        return []
+    pooled = Counter(rows)
+    keys = list(pooled)
+    weights = [pooled[k] for k in keys]
+    n, dims = len(rows), len(keys[0])
+    rng = random.Random(seed)
+    by_multinomial = len(keys) * 12 < n
+    index = [i for i, w in enumerate(weights) for _ in range(w)]
+    samples: list[list[float]] = [[] for _ in range(dims)]
+    for _ in range(BOOTSTRAP_RESAMPLES):
+        if by_multinomial:
+            counts = _multinomial(rng, n, weights)
+        else:
+            drawn = Counter(rng.choices(index, k=n))
+            counts = [drawn.get(i, 0) for i in range(len(keys))]
+        for d in range(dims):
+            num = den = 0.0
+            for x, key in zip(counts, keys, strict=True):
+                v = key[d]
+                if x and v is not None:
+                    num += x * v
+                    den += x
+            if den:
+                samples[d].append(num / den)
+    return [_percentile_interval(s) for s in samples]
+
+
+def _percentile_interval(samples: list[float]) -> Interval | None:
+    if not samples:
+        return None
+    alpha = (1 - CONFIDENCE) / 2
+    low, high = quantile(samples, alpha), quantile(samples, 1 - alpha)
+    assert low is not None and high is not None
+    return Interval(low=low, high=high, method="bootstrap")
+
+
+# ---------------------------------------------------------------- groups
+
+
+def _mean(values: Sequence[float]) -> float | None:
+    return math.fsum(values) / len(values) if values else None
+
+
+def scores(results: Iterable[TrialResult], *, intervals: bool = True) -> Scores:
+    """Scores of a group of trials; `intervals=False` skips the bootstraps (per task)."""
+    rs = list(results)
+    verdicts = [(r.task_id, verdict(r)) for r in rs]
+    scored = [(t, v) for t, v in verdicts if v.scored]
+    per_task: dict[str, list[Verdict]] = defaultdict(list)
+    for task_id, v in scored:
+        per_task[task_id].append(v)
+    rewards = [v.reward for _, v in scored]
+    at_k = _at_k(per_task, intervals)
+    reward_ci = bootstrap_means([(x,) for x in rewards])[0] if intervals and rewards else None
+    return Scores(
+        trials=len(scored),
+        excluded=len(rs) - len(scored),
+        tasks=len(per_task),
+        passed=proportion(sum(v.passed for _, v in scored), len(scored)),
+        task_gate=proportion(sum(v.task for _, v in scored), len(scored)),
+        compliance=proportion(sum(v.compliance for _, v in scored), len(scored)),
+        reward=Estimate(n=len(rewards), value=_mean(rewards), interval=reward_ci),
+        at_k=at_k,
+        partial=sum(v.partial for _, v in scored),
+    )
+
+
+def _at_k(per_task: dict[str, list[Verdict]], intervals: bool) -> list[AtK]:
+    """pass@k and pass^k for k = 1 .. the most scored attempts any task has."""
+    nc = [(len(vs), sum(v.passed for v in vs)) for vs in per_task.values()]
+    k_max = max((n for n, _ in nc), default=0)
+    rows: list[Row] = []
+    for n, c in nc:
+        at = [pass_at_k(n, c, k) if k <= n else None for k in range(1, k_max + 1)]
+        hat = [pass_hat_k(n, c, k) if k <= n else None for k in range(1, k_max + 1)]
+        rows.append((*at, *hat))
+    cis = bootstrap_means(rows) if intervals else [None] * (2 * k_max)
+    out = []
+    for k in range(1, k_max + 1):
+        at_vals = [x for row in rows if (x := row[k - 1]) is not None]
+        hat_vals = [x for row in rows if (x := row[k_max + k - 1]) is not None]
+        out.append(
+            AtK(
+                k=k,
+                pass_at_k=Estimate(n=len(at_vals), value=_mean(at_vals), interval=cis[k - 1]),
+                pass_hat_k=Estimate(
+                    n=len(hat_vals), value=_mean(hat_vals), interval=cis[k_max + k - 1]
+                ),
+            )
+        )
+    return out
+
+
+def coverage(results: Sequence[TrialResult]) -> Coverage:
+    excluded = Counter(r.outcome.value for r in results if not counts_in_scores(r.outcome))
+    n_excluded = sum(excluded.values())
+    return Coverage(
+        trials=len(results),
+        scored=len(results) - n_excluded,
+        excluded=n_excluded,
+        excluded_by_outcome={
+            o.value: excluded.get(o.value, 0) for o in Outcome if not counts_in_scores(o)
+        },
+        scored_fraction=(len(results) - n_excluded) / len(results) if results else None,
+    )
+
+
+def usage(results: Sequence[TrialResult]) -> Usage:
+    return Usage(
+        input_tokens=spread([float(r.usage.input_tokens) for r in results]),
+        output_tokens=spread([float(r.usage.output_tokens) for r in results]),
+        tokens=spread([float(trial_tokens(r)) for r in results]),
+        cost_usd=spread([r.usage.cost_usd for r in results]),
+        seconds=spread([trial_seconds(r) for r in results]),
+    )
+
+
+def outcome_counts(results: Iterable[TrialResult]) -> dict[str, int]:
+    counts = Counter(r.outcome.value for r in results)
+    return {o.value: counts.get(o.value, 0) for o in Outcome}
+
+
+def category_of(result: TrialResult) -> str:
+    return result.category or NO_CATEGORY
+
+
+def difficulty_of(result: TrialResult) -> str:
+    return result.difficulty or NO_CATEGORY
+
+
+def difficulty_sort_key(name: str) -> tuple[int, str]:
+    lowered = name.lower()
+    rank = DIFFICULTY_ORDER.index(lowered) if lowered in DIFFICULTY_ORDER else len(DIFFICULTY_ORDER)
+    return rank, lowered
+
+
+def task_scores(task_id: str, results: Sequence[TrialResult]) -> TaskScores:
+    first = results[0]
+    return TaskScores(
+        task_id=task_id,
+        category=category_of(first),
+        difficulty=difficulty_of(first),
+        attempts=len(results),
+        outcomes={k: v for k, v in outcome_counts(results).items() if v},
+        scores=scores(results, intervals=False),
+        compliance_violations=sum(
+            1
+            for r in results
+            if r.outcome is Outcome.GRADED and r.rewards and not r.rewards.compliance
+        ),
+        median_seconds=quantile([trial_seconds(r) for r in results], 0.5),
+        cost_usd=math.fsum(r.usage.cost_usd for r in results),
+        tokens=sum(trial_tokens(r) for r in results),
+    )
+
+
+def summarize_job(results: Sequence[TrialResult]) -> JobSummary:
+    """The job's summary, as written into `jobs/<job>/result.json` and shown in reports."""
+    by_task: dict[str, list[TrialResult]] = defaultdict(list)
+    by_category: dict[str, list[TrialResult]] = defaultdict(list)
+    by_difficulty: dict[str, list[TrialResult]] = defaultdict(list)
+    for r in results:
+        by_task[r.task_id].append(r)
+        by_category[category_of(r)].append(r)
+        by_difficulty[difficulty_of(r)].append(r)
+    return JobSummary(
+        outcomes=outcome_counts(results),
+        coverage=coverage(results),
+        overall=scores(results),
+        by_category={c: scores(by_category[c]) for c in sorted(by_category)},
+        by_difficulty={
+            d: scores(by_difficulty[d]) for d in sorted(by_difficulty, key=difficulty_sort_key)
+        },
+        tasks=[
+            task_scores(t, sorted(by_task[t], key=lambda r: r.attempt)) for t in sorted(by_task)
+        ],
+        usage=usage(results),
+    )
+
+
+def task_pass_rate(task: TaskScores) -> float | None:
+    return task.scores.passed.value
+
+
+def head_to_head(a: JobSummary, b: JobSummary) -> HeadToHead:
+    """Tasks where A's pass rate beats, trails or equals B's, over tasks both scored."""
+    rate_b = {t.task_id: t.scores.passed.value for t in b.tasks}
+    wins = losses = ties = 0
+    for t in a.tasks:
+        ra, rb = t.scores.passed.value, rate_b.get(t.task_id)
+        if ra is None or rb is None:
+            continue
+        if math.isclose(ra, rb, abs_tol=1e-12):
+            ties += 1
+        elif ra > rb:
+            wins += 1
+        else:
+            losses += 1
+    return HeadToHead(tasks=wins + losses + ties, wins=wins, losses=losses, ties=ties)

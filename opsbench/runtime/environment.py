@@ -1,0 +1,273 @@
+"""One trial's Docker environment: a private network, its sidecars, the main container.
+
+Sidecars start first and are waited on through their Docker healthcheck with a deadline.
+The main container gets the task's resource limits (cpus, memory without swap, pids), no
+Docker socket, no host mounts, and only the trial's own network: it reaches its sidecars
+by name and nothing of any other trial. An `isolated` task's network is `internal` (no
+route out). Teardown force-removes everything and is safe to call more than once.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from opsbench.failures import InfraError
+from opsbench.images import BUILTIN_SIDECARS
+from opsbench.models.spec import TaskSpec
+from opsbench.runtime.docker import client, labels
+from opsbench.runtime.sandbox_docker import DockerSandbox
+from opsbench.sandbox import Endpoint
+
+log = logging.getLogger(__name__)
+
+HEALTH_INTERVAL_NS = 200_000_000
+
+
+@dataclass(frozen=True)
+class Archive:
+    """Files put into a container before it starts (tar bytes extracted at `path`)."""
+
+    path: str
+    data: bytes
+
+
+@dataclass
+class SidecarPlan:
+    name: str
+    image: str
+    port: int
+    healthcheck: list[str] | None
+    environment: dict[str, str] = field(default_factory=dict)
+    command: list[str] | None = None
+    archives: list[Archive] = field(default_factory=list)
+
+
+@dataclass
+class EnvironmentPlan:
+    job: str
+    trial: str
+    image: str
+    spec: TaskSpec
+    sidecars: list[SidecarPlan]
+    main_archives: list[Archive] = field(default_factory=list)
+    cpus: float | None = None
+    memory_mb: int | None = None
+
+
+def sidecar_plans(
+    spec: TaskSpec, data: Callable[[str], tuple[list[Archive], list[Archive]]] | None
+) -> tuple[list[SidecarPlan], list[Archive]]:
+    """Sidecars the task declares; `data(name)` gives (sidecar, main) archives for built-ins."""
+    plans: list[SidecarPlan] = []
+    main_archives: list[Archive] = []
+    for name in spec.environment.sidecars:
+        builtin = BUILTIN_SIDECARS[name]
+        side, main = data(name) if data else ([], [])
+        main_archives.extend(main)
+        plans.append(
+            SidecarPlan(name, builtin.image, builtin.port, list(builtin.healthcheck), archives=side)
+        )
+    for custom in spec.environment.custom_sidecars:
+        plans.append(
+            SidecarPlan(
+                custom.name,
+                custom.image,
+                custom.port,
+                ["CMD-SHELL", custom.healthcheck],
+                dict(custom.environment),
+                custom.command,
+            )
+        )
+    return plans, main_archives
+
+
+class TrialEnvironment:
+    def __init__(self, plan: EnvironmentPlan, trial_log: Callable[[str], None]) -> None:
+        self.plan = plan
+        self.say = trial_log
+        suffix = hashlib.sha256(f"{plan.job}/{plan.trial}".encode()).hexdigest()[:10]
+        self.prefix = f"opsbench-{suffix}"
+        self.network: Any = None
+        self.containers: list[Any] = []
+        self.main: Any = None
+        self.sandbox: DockerSandbox | None = None
+        self.endpoints: dict[str, Endpoint] = {}
+        self._agent_handles: list[DockerSandbox] = []
+
+    # ----------------------------------------------------------------- provision
+
+    def provision(self, timeout: float) -> DockerSandbox:
+        deadline = time.monotonic() + timeout
+        spec = self.plan.spec
+        c = client()
+        self.network = c.networks.create(
+            f"{self.prefix}-net",
+            driver="bridge",
+            internal=spec.environment.network == "isolated",
+            labels=labels(self.plan.job, self.plan.trial, "network"),
+        )
+        endpoints = {}
+        for sidecar in self.plan.sidecars:
+            self.containers.append(self._start_sidecar(sidecar))
+            endpoints[sidecar.name] = Endpoint(sidecar.name, sidecar.name, sidecar.port)
+        self._start_main()
+        for sidecar, container in zip(self.plan.sidecars, self.containers, strict=False):
+            if sidecar.healthcheck:
+                self._wait_healthy(sidecar.name, container, deadline)
+        self.endpoints = endpoints
+        self.sandbox = DockerSandbox(self.main, endpoints, workdir=spec.environment.workdir)
+        return self.sandbox
+
+    def agent_sandbox(self) -> DockerSandbox:
+        """A separate handle for the agent (as the task's agent user), frozen on timeout
+        or cancel while the verifier's handle keeps working."""
+        env = self.plan.spec.environment
+        handle = DockerSandbox(self.main, self.endpoints, env.agent_user, env.workdir)
+        self._agent_handles.append(handle)
+        return handle
+
+    def _start_sidecar(self, sidecar: SidecarPlan) -> Any:
+        import docker.errors
+
+        c = client()
+        healthcheck = None
+        if sidecar.healthcheck:
+            healthcheck = {
+                "test": sidecar.healthcheck,
+                "interval": HEALTH_INTERVAL_NS,
+                "timeout": 5_000_000_000,
+                "retries": 3,
+            }
+        try:
+            container = c.containers.create(
+                sidecar.image,
+                command=sidecar.command,
+                name=f"{self.prefix}-{sidecar.name}",
+                hostname=sidecar.name,
+                environment=sidecar.environment,
+                labels=labels(self.plan.job, self.plan.trial, f"sidecar:{sidecar.name}"),
+                healthcheck=healthcheck,
+                network=self.network.name,
+                networking_config={
+                    self.network.name: c.api.create_endpoint_config(aliases=[sidecar.name])
+                },
+                detach=True,
+            )
+        except docker.errors.ImageNotFound as exc:
+            raise InfraError(
+                f"sidecar {sidecar.name}: image {sidecar.image} not found "
+                "(run `opsbench preflight`, or pull it)"
+            ) from exc
+        for archive in sidecar.archives:
+            container.put_archive(archive.path, archive.data)
+        container.start()
+        self.say(f"sidecar {sidecar.name} started ({sidecar.image})")
+        return container
+
+    def _start_main(self) -> None:
+        env = self.plan.spec.environment
+        cpus = self.plan.cpus or env.resources.cpus
+        memory = self.plan.memory_mb or env.resources.memory_mb
+        self.main = client().containers.create(
+            self.plan.image,
+            entrypoint=["sleep", "infinity"],
+            command=[],
+            name=f"{self.prefix}-main",
+            hostname="main",
+            labels=labels(self.plan.job, self.plan.trial, "main"),
+            network=self.network.name,
+            nano_cpus=int(cpus * 1e9),
+            mem_limit=f"{memory}m",
+            memswap_limit=f"{memory}m",
+            pids_limit=env.resources.pids,
+            cap_drop=["NET_RAW"] if env.network == "isolated" else None,
+            init=True,
+            detach=True,
+        )
+        for archive in self.plan.main_archives:
+            self.main.put_archive(archive.path, archive.data)
+        self.main.start()
+        self.containers.append(self.main)
+        self.say(
+            f"main container started ({self.plan.image}, cpus={cpus}, memory={memory}MB, "
+            f"pids={env.resources.pids})"
+        )
+
+    def _wait_healthy(self, name: str, container: Any, deadline: float) -> None:
+        while True:
+            container.reload()
+            state = container.attrs.get("State", {})
+            health = state.get("Health", {}) or {}
+            status = health.get("Status")
+            if status == "healthy":
+                self.say(f"sidecar {name} healthy")
+                return
+            if not state.get("Running", False):
+                raise InfraError(
+                    f"sidecar {name} exited (code {state.get('ExitCode')}): {_tail(container)}"
+                )
+            if status == "unhealthy" or time.monotonic() > deadline:
+                probes = health.get("Log") or []
+                last = probes[-1].get("Output", "").strip()[-500:] if probes else "no probe output"
+                why = "unhealthy" if status == "unhealthy" else "not healthy before the deadline"
+                raise InfraError(f"sidecar {name} {why}: {last}")
+            time.sleep(0.05)
+
+    # ----------------------------------------------------------------- state
+
+    def main_state(self) -> dict[str, Any]:
+        """Whether the main container still runs, and whether it was OOM-killed."""
+        import docker.errors
+
+        if self.main is None:
+            return {"Running": False}
+        try:
+            self.main.reload()
+        except docker.errors.NotFound:
+            return {"Running": False}
+        state: dict[str, Any] = self.main.attrs.get("State", {})
+        return state
+
+    def freeze(self) -> None:
+        """Stop the agent from acting (timeout, cancel): no more execs through its handle."""
+        for handle in self._agent_handles:
+            handle.close()
+
+    # ----------------------------------------------------------------- teardown
+
+    def teardown(self) -> None:
+        """Remove every container and the network. Idempotent; never raises."""
+        import docker.errors
+
+        self.freeze()
+        if self.sandbox is not None:
+            self.sandbox.close()
+        for container in reversed(self.containers):
+            try:
+                container.remove(force=True, v=True)
+            except docker.errors.NotFound:
+                pass
+            except Exception as exc:
+                log.warning("teardown: removing %s: %s", getattr(container, "name", "?"), exc)
+        self.containers.clear()
+        if self.network is not None:
+            try:
+                self.network.remove()
+            except docker.errors.NotFound:
+                pass
+            except Exception as exc:
+                log.warning("teardown: removing network: %s", exc)
+            self.network = None
+
+
+def _tail(container: Any) -> str:
+    try:
+        text: bytes = container.logs(tail=20)
+    except Exception:
+        return ""
+    return text.decode("utf-8", "replace").strip()[-500:]

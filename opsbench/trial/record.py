@@ -1,0 +1,37 @@
+"""Record: write `result.json` last and atomically. Its presence means the trial finished."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from opsbench import __version__
+from opsbench.models.result import Outcome, TrialResult, VariantInfo
+from opsbench.models.trajectory import write_json_atomic
+from opsbench.trial.state import TrialState
+
+
+def record(state: TrialState) -> TrialResult:
+    cfg = state.config
+    outcome = state.outcome or (Outcome.GRADED if state.rewards else Outcome.INFRA_ERROR)
+    result = TrialResult(
+        trial_name=cfg.trial_name,
+        task_id=cfg.task_id,
+        attempt=cfg.attempt,
+        task_checksum=cfg.task_checksum,
+        category=state.spec.category,
+        difficulty=state.spec.difficulty,
+        variant=VariantInfo(
+            model=cfg.model, reasoning_effort=cfg.reasoning_effort, agent=cfg.agent
+        ),
+        outcome=outcome,
+        started_at=state.started_at,
+        finished_at=datetime.now(UTC),
+        phases=state.phases,
+        exception=state.exception,
+        rewards=state.rewards if outcome == Outcome.GRADED else None,
+        usage=state.usage,
+        opsbench_version=__version__,
+    )
+    write_json_atomic(state.paths.result, result.model_dump(mode="json"))
+    state.log(f"recorded outcome {outcome}")
+    return result

@@ -1,0 +1,69 @@
+"""One trial, start to finish: the template every trial follows.
+
+    preflight → provision → prepare → agent → verify → restore → record
+
+The first failure decides the outcome (classified by `opsbench.failures`); restore and
+record always run, so no container or network outlives its trial and `result.json` is
+always written — last, atomically — even on Ctrl-C.
+"""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+from opsbench.models.result import TrialResult
+from opsbench.models.spec import TaskSpec
+from opsbench.models.trajectory import write_json_atomic
+from opsbench.models.trial import TrialConfig
+from opsbench.paths import TaskPaths, TrialPaths
+from opsbench.trial.agent import run_agent
+from opsbench.trial.prepare import prepare
+from opsbench.trial.provision import build_image, provision
+from opsbench.trial.record import record
+from opsbench.trial.restore import restore
+from opsbench.trial.state import TrialState
+from opsbench.trial.verify import verify
+
+
+def run_trial(
+    config: TrialConfig, trial_dir: Path, cancel: threading.Event | None = None
+) -> TrialResult:
+    paths = TrialPaths(trial_dir)
+    paths.make()
+    write_json_atomic(paths.config, config.model_dump(mode="json"))
+    task = TaskPaths(Path(config.task_dir))
+    spec = TaskSpec.model_validate_json(task.spec_json.read_text())
+    state = TrialState(config, paths, task, spec, cancel or threading.Event())
+    try:
+        with state.phase("preflight"):
+            state.check_cancel()
+            build_image(state)
+        with state.phase("provision"):
+            state.check_cancel()
+            verifier_box = provision(state)
+        with state.phase("prepare"):
+            state.check_cancel()
+            prepare(state, verifier_box)
+        assert state.env is not None
+        with state.phase("agent"):
+            state.check_cancel()
+            run_agent(state, state.env.agent_sandbox())
+        with state.phase("verify"):
+            verify(state, verifier_box)
+    except BaseException as exc:
+        state.fail(exc, "unknown")  # no-op when a phase already classified it
+        if not isinstance(exc, Exception):
+            _finish(state)
+            raise
+    return _finish(state)
+
+
+def _finish(state: TrialState) -> TrialResult:
+    with_phase = state.phase("restore")
+    try:
+        with with_phase:
+            restore(state)
+    except BaseException as exc:
+        state.log(f"restore failed: {exc}")
+    return record(state)

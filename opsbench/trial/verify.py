@@ -1,0 +1,51 @@
+"""Verify: grade what the agent left, on the host, through the verifier's own handle.
+
+If the agent's actions killed its own container (OOM, PID 1 gone) there is nothing to
+verify: that is the agent's failure (`agent_error`), not infrastructure's.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from grading.checks import ExecResult
+from grading.grader import GradingInput, grade
+from opsbench.failures import AgentError
+from opsbench.models.result import Rewards
+from opsbench.models.trajectory import load_trajectory, write_json_atomic
+from opsbench.sandbox import Sandbox, read_commands
+from opsbench.trial.state import TrialState
+
+
+def verify(state: TrialState, sandbox: Sandbox) -> None:
+    if state.env is not None:
+        status = state.env.main_state()
+        if not status.get("Running", False):
+            why = "was OOM-killed" if status.get("OOMKilled") else "stopped"
+            raise AgentError(f"the task container {why} during the agent phase")
+
+    def run(command: str, user: str, timeout: float) -> ExecResult:
+        out = sandbox.exec(command, timeout=timeout, user=user)
+        return ExecResult(out.exit_code, out.stdout, out.stderr)
+
+    spec: dict[str, Any] = json.loads(state.task.spec_json.read_text())
+    result = grade(
+        GradingInput(
+            spec=spec,
+            commands=read_commands(state.paths.commands),
+            trajectory=load_trajectory(state.paths.trajectory),
+            exec=run,
+            scenario_time=state.config.scenario_time.timestamp(),
+        )
+    )
+    write_verifier_outputs(state.paths, result.details, result.evidence)
+    state.rewards = Rewards(**result.score.to_dict())
+
+
+def write_verifier_outputs(paths: Any, details: dict[str, Any], evidence: dict[str, Any]) -> None:
+    paths.verifier.mkdir(parents=True, exist_ok=True)
+    write_json_atomic(paths.evidence, evidence)
+    write_json_atomic(paths.grading_details, details)
+    write_json_atomic(paths.reward_json, details["score"])
+    paths.reward_txt.write_text(f"{details['score']['reward']}\n")
