@@ -1,0 +1,84 @@
+"""Fixtures for real-Docker trial tests: a throwaway project and a trial runner."""
+
+from __future__ import annotations
+
+import shutil
+import threading
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from opsbench.compile import read_task_checksum, sync
+from opsbench.models.result import TrialResult
+from opsbench.models.trial import TrialConfig
+from opsbench.paths import JobPaths, ProjectPaths, TaskPaths, TrialPaths
+from opsbench.runtime.docker import LABEL_JOB, client
+from opsbench.runtime.images import ensure_task_base, ensure_upstream_base, resolve_ca_bundle
+from opsbench.trial.run import run_trial
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="session")
+def docker_images() -> None:
+    """The base images (preflight normally built them already: then this is instant)."""
+    ensure_upstream_base()
+    ensure_task_base(REPO / "environment", resolve_ca_bundle(None))
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> ProjectPaths:
+    root = tmp_path / "project"
+    (root / "tasks-spec" / "_templates").mkdir(parents=True)
+    shutil.copy(REPO / "pyproject.toml", root / "pyproject.toml")
+    shutil.copytree(REPO / "environment" / "base", root / "environment" / "base")
+    return ProjectPaths(root)
+
+
+def write_spec(project: ProjectPaths, category: str, name: str, text: str) -> None:
+    path = project.specs / category / f"{name}.yaml"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)
+
+
+TrialRunner = Callable[..., tuple[TrialResult, TrialPaths]]
+
+
+@pytest.fixture
+def run_task(project: ProjectPaths, docker_images: None) -> TrialRunner:
+    """Compile the project and run one trial of `task_id` with `agent`."""
+
+    def runner(
+        task_id: str,
+        agent: str,
+        job: str = "test-job",
+        attempt: int = 1,
+        cancel: threading.Event | None = None,
+        **kwargs: Any,
+    ) -> tuple[TrialResult, TrialPaths]:
+        sync(project)
+        task = TaskPaths(project.tasks / task_id)
+        cfg = TrialConfig(
+            job_name=job,
+            trial_name=f"{task_id}__{attempt}",
+            task_id=task_id,
+            attempt=attempt,
+            task_dir=str(task.dir),
+            task_checksum=read_task_checksum(task),
+            agent=agent,
+            agent_kwargs=kwargs,
+            scenario_time=datetime(2026, 1, 1, tzinfo=UTC),
+        )
+        trial_dir = JobPaths(project.jobs / job).trial(task_id, attempt).dir
+        return run_trial(cfg, trial_dir, cancel), TrialPaths(trial_dir)
+
+    return runner
+
+
+def leftovers(job: str) -> tuple[list[Any], list[Any]]:
+    c = client()
+    flt = {"label": [f"{LABEL_JOB}={job}"]}
+    return c.containers.list(all=True, filters=flt), c.networks.list(filters=flt)

@@ -1,0 +1,61 @@
+"""Agents that probe the runtime's guarantees (loaded by import path, like any agent)."""
+
+from __future__ import annotations
+
+import json
+import time
+
+from opsbench.agent import Agent, AgentContext
+from opsbench.sandbox import Sandbox
+
+
+class ProbeAgent(Agent):
+    """Records what the agent can see into agent/probe.json."""
+
+    name = "probe"
+
+    def run(self, instruction: str, sandbox: Sandbox, context: AgentContext) -> None:
+        seen = {}
+        for key, command in self.config.kwargs.get("commands", {}).items():
+            out = sandbox.exec(command, timeout=30)
+            seen[key] = {"exit": out.exit_code, "stdout": out.stdout, "stderr": out.stderr}
+        seen["whoami"] = sandbox.exec("whoami").stdout.strip()
+        (context.logs_dir / "probe.json").write_text(json.dumps(seen))
+
+
+class CrashAgent(Agent):
+    name = "crash"
+
+    def run(self, instruction: str, sandbox: Sandbox, context: AgentContext) -> None:
+        sandbox.exec("echo about to crash")
+        raise RuntimeError("the agent blew up")
+
+
+class SleepAgent(Agent):
+    """Sleeps in Python, ignoring everything: the runtime must still enforce the deadline."""
+
+    name = "sleep"
+
+    def run(self, instruction: str, sandbox: Sandbox, context: AgentContext) -> None:
+        time.sleep(float(self.config.kwargs.get("seconds", 3600)))
+
+
+class HogAgent(Agent):
+    """Runs a memory bomb and a fork bomb under the task's limits."""
+
+    name = "hog"
+
+    def run(self, instruction: str, sandbox: Sandbox, context: AgentContext) -> None:
+        mem = sandbox.exec(
+            "python3 -c 'b=[]\nwhile True: b.append(bytearray(50*1024*1024))'", timeout=60
+        )
+        fork = sandbox.exec("bomb() { bomb | bomb & }; bomb; sleep 3", timeout=15)
+        result = {"mem_exit": mem.exit_code, "fork_exit": fork.exit_code}
+        (context.logs_dir / "probe.json").write_text(json.dumps(result))
+
+
+class AsyncEchoAgent(Agent):
+    name = "async-echo"
+
+    async def run(self, instruction: str, sandbox: Sandbox, context: AgentContext) -> None:  # type: ignore[override]
+        sandbox.exec("echo hello from an async agent")
