@@ -1,0 +1,114 @@
+"""Trial overhead vs. the floor of starting a container at all.
+
+Floor: `docker run --rm <base> true` (through the Docker SDK: create, start, wait,
+remove). Trial: a full nop trial of a task with one sidecar — provision (network, sidecar
+waited healthy, main container), prepare, agent, verify, teardown — minus nothing. Also
+the provision+restore phases alone (the issue's "provision + teardown"). Medians over N
+repeats; target: trial at most 3x the floor.
+
+    uv run python benchmarks/trial_overhead.py [--repeats 10]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import statistics
+import tempfile
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+from opsbench.compile import read_task_checksum, sync
+from opsbench.images import TASK_BASE
+from opsbench.models.trial import TrialConfig
+from opsbench.paths import ProjectPaths, TaskPaths
+from opsbench.runtime.docker import client
+from opsbench.trial.run import run_trial
+
+REPO = Path(__file__).resolve().parents[1]
+
+SPEC = """
+id: overhead
+title: overhead probe
+category: bench
+difficulty: easy
+statement: nothing to do
+environment:
+  custom_sidecars:
+    - name: web
+      image: opsbench-base:1
+      port: 8000
+      command: ["python3", "-m", "http.server", "8000"]
+      healthcheck: "curl -sf http://localhost:8000/ >/dev/null"
+solution:
+  - run: "true"
+checks:
+  - kind: command
+    name: trivially-true
+    run: "true"
+"""
+
+
+def floor_once() -> float:
+    t0 = time.perf_counter()
+    client().containers.run(TASK_BASE, "true", remove=True)
+    return time.perf_counter() - t0
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--repeats", type=int, default=10)
+    parser.add_argument("--show-log", action="store_true", help="print one trial.log")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        shutil.copy(REPO / "pyproject.toml", root / "pyproject.toml")
+        shutil.copytree(REPO / "environment" / "base", root / "environment" / "base")
+        (root / "tasks-spec" / "bench").mkdir(parents=True)
+        (root / "tasks-spec" / "bench" / "overhead.yaml").write_text(SPEC)
+        project = ProjectPaths(root)
+        sync(project)
+        task = TaskPaths(project.tasks / "overhead")
+        floor_once()  # warm
+        floors = [floor_once() for _ in range(args.repeats)]
+        trials, setup_teardown = [], []
+        for i in range(args.repeats + 1):
+            cfg = TrialConfig(
+                job_name="bench",
+                trial_name=f"overhead__{i + 1}",
+                task_id="overhead",
+                attempt=i + 1,
+                task_dir=str(task.dir),
+                task_checksum=read_task_checksum(task),
+                agent="nop",
+                scenario_time=datetime.now(UTC),
+            )
+            t0 = time.perf_counter()
+            result = run_trial(cfg, root / "jobs" / "bench" / f"overhead__{i + 1}")
+            elapsed = time.perf_counter() - t0
+            if i == 0:
+                continue  # the first builds the task image
+            assert result.outcome == "graded", result.exception
+            if i == 2 and args.show_log:
+                print((root / "jobs" / "bench" / f"overhead__{i + 1}" / "trial.log").read_text())
+            trials.append(elapsed)
+            phases = json.loads(result.model_dump_json())["phases"]
+            setup_teardown.append(phases["provision"]["seconds"] + phases["restore"]["seconds"])
+    floor = statistics.median(floors)
+    trial = statistics.median(trials)
+    pt = statistics.median(setup_teardown)
+    print(f"floor  docker run --rm {TASK_BASE} true : median {floor:.3f}s")
+    print(
+        f"nop trial with one sidecar (all phases)   : median {trial:.3f}s  ({trial / floor:.2f}x floor)"
+    )
+    print(
+        f"  of which provision + teardown           : median {pt:.3f}s  ({pt / floor:.2f}x floor)"
+    )
+    verdict = "met" if pt <= 3 * floor else "NOT met"
+    print(f"target: provision + teardown <= 3x floor -> {verdict}")
+
+
+if __name__ == "__main__":
+    main()
