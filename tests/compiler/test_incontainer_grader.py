@@ -1,0 +1,112 @@
+"""The grader copied into each task (`tests/opsbench_grading/`) runs on its own.
+
+Harbor's `tests/test.sh` runs `python3 -m opsbench_grading.incontainer spec.json
+/logs/verifier` inside the task container. Here a task whose checks are harmless host
+commands is compiled and its copied grader is run with the standard library only
+(`python -S`: no site-packages, so nothing of opsbench or its dependencies is importable).
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from tests.compiler.conftest import Project, spec_yaml
+
+
+def _grade(task_dir: Path, out: Path) -> subprocess.CompletedProcess[str]:
+    tests_dir = task_dir / "tests"
+    return subprocess.run(
+        [
+            sys.executable,
+            "-S",
+            "-m",
+            "opsbench_grading.incontainer",
+            str(tests_dir / "spec.json"),
+            str(out),
+        ],
+        cwd=out.parent,
+        env={"PYTHONPATH": str(tests_dir), "PATH": "/usr/bin:/bin"},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+def test_test_sh_runs_the_copied_grader(project: Project) -> None:
+    assert project.sync().code == 0
+    test_sh = (project.tasks / "nginx-bad-upstream" / "tests" / "test.sh").read_text()
+
+    assert "opsbench_grading.incontainer" in test_sh
+    assert "spec.json" in test_sh
+    assert "/logs/verifier" in test_sh
+    grader = project.tasks / "nginx-bad-upstream" / "tests" / "opsbench_grading"
+    assert (grader / "incontainer.py").is_file()
+
+
+def test_incontainer_grader_scores_host_safe_checks(empty_project: Project, tmp_path: Path) -> None:
+    present = tmp_path / "present.txt"
+    present.write_text("status: healthy\n")
+    checks = [
+        {"kind": "command", "name": "true", "run": "true", "weight": 1},
+        {
+            "kind": "command",
+            "name": "echo",
+            "run": "echo hi",
+            "stdout_matches": "^hi$",
+            "weight": 2,
+        },
+        {"kind": "command", "name": "false", "run": "false", "weight": 1},
+        {"kind": "file", "name": "present", "path": str(present), "contains": "healthy"},
+        {"kind": "file", "name": "absent", "path": str(tmp_path / "nope"), "weight": 3},
+    ]
+    rubric = [{"name": "explains", "criterion": "Explains the root cause.", "weight": 5}]
+    empty_project.write_spec(
+        "remediation/host-safe.yaml",
+        spec_yaml("host-safe", checks=checks, rubric=rubric, pass_threshold=0.5),
+    )
+    assert empty_project.sync().code == 0
+    out = tmp_path / "verifier"
+
+    proc = _grade(empty_project.tasks / "host-safe", out)
+
+    assert proc.returncode == 0, proc.stderr
+    # passed: true (1), echo (2), present (1); failed: false (1), absent (3); rubric ungraded.
+    expected_reward = (1 + 2 + 1) / (1 + 2 + 1 + 1 + 3)
+    assert float((out / "reward.txt").read_text()) == expected_reward
+    reward = json.loads((out / "reward.json").read_text())
+    assert reward["reward"] == expected_reward
+    assert reward["task"] is True  # 0.5 >= pass_threshold 0.5
+    assert reward["partial"] is True  # the rubric could not be judged in the container
+    details = json.loads((out / "grading_details.json").read_text())
+    verdicts = {c["name"]: c["passed"] for c in details["checks"]}
+    assert verdicts == {
+        "true": True,
+        "echo": True,
+        "false": False,
+        "present": True,
+        "absent": False,
+    }
+
+
+def test_incontainer_grader_full_marks(empty_project: Project, tmp_path: Path) -> None:
+    checks = [
+        {"kind": "command", "name": "hello", "run": "echo hello", "stdout_matches": "hello"},
+        {"kind": "command", "name": "exit-3", "run": "exit 3", "exit_code": 3},
+    ]
+    empty_project.write_spec("remediation/all-pass.yaml", spec_yaml("all-pass", checks=checks))
+    assert empty_project.sync().code == 0
+    out = tmp_path / "verifier"
+
+    proc = _grade(empty_project.tasks / "all-pass", out)
+
+    assert proc.returncode == 0, proc.stderr
+    assert float((out / "reward.txt").read_text()) == 1.0
+    reward = json.loads((out / "reward.json").read_text())
+    assert reward["reward"] == 1.0
+    assert reward["task"] is True
+    assert reward["passed"] is True
+    assert reward["partial"] is False
