@@ -41,7 +41,7 @@ from opsbench.models.result import Outcome, TrialResult
 SUMMARY_SCHEMA_VERSION = 1
 CONFIDENCE = 0.95
 Z95 = 1.959963984540054
-BOOTSTRAP_RESAMPLES = 2000
+BOOTSTRAP_RESAMPLES = 1000
 BOOTSTRAP_SEED = 20240611
 NO_CATEGORY = "(none)"
 DIFFICULTY_ORDER = ("trivial", "easy", "medium", "hard", "expert")
