@@ -72,7 +72,11 @@ class OutcomeRow:
 def write_run_report(job_dir: Path) -> Path:
     """Render `run_report.html` for the job at `job_dir` and return its path."""
     job = load_job(job_dir)
-    summary = summarize_job(job.results)
+    return render_run_report(job, summarize_job(job.results))
+
+
+def render_run_report(job: JobArtifacts, summary: JobSummary) -> Path:
+    """Render an already loaded job (the comparison reuses what it loaded)."""
     html = render("run_report.html.j2", **run_report_context(job, summary))
     return write_page(job.paths.report, html)
 
