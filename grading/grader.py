@@ -66,7 +66,7 @@ def grade(inp: GradingInput) -> GradingResult:
             tool_outputs=_tool_outputs(inp),
         )
         checks = [run_check(c, ctx).to_dict() for c in spec.get("checks", [])]
-        evidence = {"checks": checks, "facts": dict(inp.facts)}
+        evidence: dict[str, Any] = {"checks": checks, "facts": dict(inp.facts)}
     else:
         if inp.saved_evidence is None:
             raise ValueError("regrade needs the evidence captured at verify time")

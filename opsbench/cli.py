@@ -75,6 +75,12 @@ def _run_job(args: argparse.Namespace) -> int:
     return job_cmd.run(args)
 
 
+def _add_suite(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    from opsbench.commands import suite_cmd
+
+    suite_cmd.add_parsers(sub)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="opsbench",
@@ -83,7 +89,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"opsbench {__version__}")
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for add in (_add_sync, _add_schema, _add_preflight, _add_job):
+    for add in (_add_sync, _add_schema, _add_preflight, _add_job, _add_suite):
         add(sub)
     return parser
 

@@ -182,7 +182,7 @@ class CommandRecord:
 
 def read_commands(path: Path) -> list[CommandRecord]:
     """The audit record; a torn last line (crash mid-write) is skipped, not fatal."""
-    records = []
+    records: list[CommandRecord] = []
     if not path.is_file():
         return records
     for line in path.read_text(encoding="utf-8").splitlines():

@@ -45,5 +45,15 @@ def add_job_arguments(p: argparse.ArgumentParser) -> None:
         help="LLM judge for rubric criteria (env OPSBENCH_JUDGE_MODEL)",
     )
     run.add_argument("--pause-file", type=Path, help="default: jobs/<job>/PAUSE")
+    prov = p.add_argument_group("model provider limits (saved in the job config)")
+    prov.add_argument("--max-retries", type=int, help="retries per model call (default 6)")
+    prov.add_argument("--min-request-interval", type=float, help="seconds between calls (0.1)")
+    prov.add_argument("--rate-limit", metavar="N/SECONDS", help="calls per window (500/60)")
+    prov.add_argument(
+        "--failure-pause",
+        metavar="K/SECONDS",
+        help="after K consecutive failures pause this long (5/60)",
+    )
+    prov.add_argument("--api-base", help="OpenAI-compatible endpoint (else OPENAI_API_BASE)")
     run.add_argument("--dry-run", action="store_true", help="print the plan, touch nothing")
     run.add_argument("--quiet", action="store_true", help="no per-trial progress lines")

@@ -15,6 +15,7 @@ from opsbench.paths import ProjectPaths, find_root
 
 
 def run(args: argparse.Namespace) -> int:
+    from opsbench.images import TASK_BASE, UPSTREAM_BASE
     from opsbench.runtime import images
     from opsbench.runtime.docker import client, remove_leftovers
 
@@ -26,12 +27,10 @@ def run(args: argparse.Namespace) -> int:
     if cleaned.containers or cleaned.networks:
         print(f"removed {cleaned.containers} leftover containers, {cleaned.networks} networks")
     how = images.ensure_upstream_base()
-    print(f"{images.UPSTREAM_BASE}: {how}")
+    print(f"{UPSTREAM_BASE}: {how}")
     bundle = images.resolve_ca_bundle(args.ca_bundle)
     built = images.ensure_task_base(paths.environment, bundle)
-    print(
-        f"{images.TASK_BASE}: {'built' if built else 'up to date'} (CA bundle: {bundle or 'none'})"
-    )
+    print(f"{TASK_BASE}: {'built' if built else 'up to date'} (CA bundle: {bundle or 'none'})")
     for tag in images.ensure_sidecars(paths.environment):
         print(f"{tag}: built")
     print(f"preflight ok in {time.monotonic() - start:.1f}s")

@@ -71,6 +71,7 @@ class VariantInfo(Model):
 class TrialResult(Model):
     schema_version: int = RESULT_SCHEMA_VERSION
     trial_name: str
+    job_name: str = ""
     task_id: str
     attempt: int
     task_checksum: str

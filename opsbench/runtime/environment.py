@@ -9,6 +9,7 @@ route out). Teardown force-removes everything and is safe to call more than once
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import logging
 import time
@@ -254,7 +255,7 @@ class TrialEnvironment:
         self.freeze()
         if self.sandbox is not None:
             self.sandbox.close()
-        _parallel([lambda c=c: _remove(c) for c in self.containers])
+        _parallel([functools.partial(_remove, c) for c in self.containers])
         self.containers.clear()
         if self.network is not None:
             try:

@@ -37,7 +37,7 @@ class DockerSandbox(Sandbox):
         self.workdir = workdir
         # No socket timeout: the in-container `timeout` ends every exec, and stopping the
         # container ends the stream of one that hangs.
-        self._api = docker.APIClient(version="auto", timeout=None)
+        self._api = docker.APIClient(version="auto", timeout=None)  # type: ignore[arg-type]
         self._closed = threading.Event()
 
     def close(self) -> None:

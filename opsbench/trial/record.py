@@ -15,6 +15,7 @@ def record(state: TrialState) -> TrialResult:
     outcome = state.outcome or (Outcome.GRADED if state.rewards else Outcome.INFRA_ERROR)
     result = TrialResult(
         trial_name=cfg.trial_name,
+        job_name=cfg.job_name,
         task_id=cfg.task_id,
         attempt=cfg.attempt,
         task_checksum=cfg.task_checksum,

@@ -59,3 +59,21 @@ class AsyncEchoAgent(Agent):
 
     async def run(self, instruction: str, sandbox: Sandbox, context: AgentContext) -> None:  # type: ignore[override]
         sandbox.exec("echo hello from an async agent")
+
+
+class HarborStyleAgent:
+    """Written against Harbor's BaseAgent surface only (async setup/run, env.exec)."""
+
+    def __init__(self, logs_dir, model_name=None, **kwargs):  # type: ignore[no-untyped-def]
+        self.logs_dir = logs_dir
+        self.greeting = kwargs.get("greeting", "hi")
+
+    async def setup(self, environment):  # type: ignore[no-untyped-def]
+        await environment.exec("mkdir -p /root/harbor")
+
+    async def run(self, instruction, environment, context):  # type: ignore[no-untyped-def]
+        result = await environment.exec("echo done > /root/done && cat /root/done")
+        (self.logs_dir / "harbor.txt").write_text(
+            f"{self.greeting} {result.return_code} {result.stdout}"
+        )
+        context.n_input_tokens = 7

@@ -233,3 +233,19 @@ def test_failing_prepare_is_infra_error(project: ProjectPaths, run_task: TrialRu
     result, _ = run_task("touch-file", "oracle", job="prep")
     assert result.outcome == Outcome.INFRA_ERROR
     assert result.exception is not None and "prepare exited 7" in result.exception.message
+
+
+def test_harbor_style_agent_runs_through_the_shim(
+    simple: ProjectPaths, run_task: TrialRunner
+) -> None:
+    result, paths = run_task(
+        "touch-file",
+        "agents.harbor_shim:HarborAgentShim",
+        job="harbor",
+        harbor_agent="tests.runtime.probe_agents:HarborStyleAgent",
+        greeting="hello",
+    )
+    assert result.outcome == Outcome.GRADED and result.rewards is not None and result.rewards.passed
+    assert (paths.agent / "harbor.txt").read_text().startswith("hello 0 done")
+    assert "mkdir -p /root/harbor" in paths.commands.read_text()  # audited like any agent
+    assert result.usage.input_tokens == 7

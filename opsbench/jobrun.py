@@ -1,0 +1,205 @@
+"""Jobs end to end: set up (config, resume plan, clock), run trials, finish (summary, report).
+
+`opsbench job` runs one `JobSetup`; `opsbench suite` runs several through the same
+executor queue, so variants share one global trial limit. Setting up never touches disk
+in a dry run; applying a plan archives (never deletes) what will be rerun.
+"""
+
+from __future__ import annotations
+
+import difflib
+import logging
+import signal
+import sys
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from opsbench.clock import format_time, scenario_time
+from opsbench.errors import OpsbenchError
+from opsbench.models.job import JobConfig
+from opsbench.models.result import TrialResult
+from opsbench.models.trajectory import write_json_atomic
+from opsbench.paths import JobPaths, ProjectPaths, TaskPaths, trial_name
+from opsbench.plan import Plan, apply_plan, make_plan
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class JobSetup:
+    config: JobConfig
+    job: JobPaths
+    tasks: dict[str, TaskPaths]
+    checksums: dict[str, str]
+    plan: Plan
+    clock: datetime | None = None
+
+
+def compile_and_select(
+    paths: ProjectPaths, names: list[str], spec_path: Path | None
+) -> tuple[dict[str, TaskPaths], dict[str, str]]:
+    """Sync tasks/, then pick the named ones (an unknown name lists close matches)."""
+    from opsbench.compile import read_task_checksum, sync
+
+    report = sync(paths, spec_path)
+    tasks = {t: TaskPaths(paths.tasks / t) for t in report.tasks}
+    if names:
+        unknown = [n for n in names if n not in tasks]
+        if unknown:
+            lines = []
+            for n in unknown:
+                close = difflib.get_close_matches(n, tasks, n=3, cutoff=0.5)
+                hint = f"; did you mean {', '.join(close)}?" if close else ""
+                lines.append(f"--task-name: unknown task {n!r}{hint}")
+            raise OpsbenchError("\n".join(lines))
+        tasks = {n: tasks[n] for n in names}
+    return tasks, {t: read_task_checksum(tp) for t, tp in tasks.items()}
+
+
+def check_resume(job: JobPaths, config: JobConfig) -> None:
+    """Refuse to mix variants: the semantic fields of a saved job must match."""
+    if not job.config.is_file():
+        return
+    saved = JobConfig.model_validate_json(job.config.read_text())
+    diffs = config.differences(saved)
+    if diffs:
+        raise OpsbenchError(
+            f"{job.config}: this job was run with other settings; refusing to mix them:\n  "
+            + "\n  ".join(diffs)
+            + "\npass a new --job-name to start a separate job"
+        )
+
+
+def setup_job(
+    config: JobConfig, job: JobPaths, tasks: dict[str, TaskPaths], checksums: dict[str, str]
+) -> JobSetup:
+    check_resume(job, config)
+    return JobSetup(
+        config, job, tasks, checksums, make_plan(job, checksums, config.variant.n_attempts)
+    )
+
+
+def apply_setup(setup: JobSetup, suite_clock: Path | None = None) -> None:
+    """Write the config, archive what will rerun, fix the scenario clock."""
+    setup.job.dir.mkdir(parents=True, exist_ok=True)
+    write_json_atomic(setup.job.config, setup.config.model_dump(mode="json"))
+    apply_plan(setup.job, setup.plan)
+    setup.clock = scenario_time(setup.job.scenario_time, suite_clock)
+
+
+def print_plan(setup: JobSetup, dry_run: bool) -> None:
+    print(f"job {setup.job.name} ({setup.job.dir}): {setup.plan.summary()}")
+    if dry_run:
+        for task_id, attempt in setup.plan.run:
+            print(f"  would run {trial_name(task_id, attempt)}")
+
+
+def trial_config(setup: JobSetup, task_id: str, attempt: int) -> Any:
+    from opsbench.models.trial import TrialConfig
+
+    cfg, variant = setup.config, setup.config.variant
+    assert setup.clock is not None, "apply_setup fixes the clock before trials run"
+    return TrialConfig(
+        job_name=cfg.job_name,
+        trial_name=trial_name(task_id, attempt),
+        task_id=task_id,
+        attempt=attempt,
+        task_dir=str(setup.tasks[task_id].dir.resolve()),
+        task_checksum=setup.checksums[task_id],
+        agent=variant.agent,
+        model=variant.model,
+        reasoning_effort=variant.reasoning_effort,
+        agent_kwargs=cfg.agent_kwargs,
+        scenario_time=setup.clock,
+        seed=cfg.seed,
+        override_cpus=cfg.override_cpus,
+        override_memory_mb=cfg.override_memory_mb,
+        agent_timeout_multiplier=cfg.agent_timeout_multiplier,
+        judge_model=cfg.judge_model,
+        provider_settings=cfg.provider_settings,
+    )
+
+
+@contextmanager
+def interrupt_handling(cancel: threading.Event) -> Iterator[None]:
+    """First Ctrl-C (or SIGTERM): cancel in-flight trials and stop launching. Second: force."""
+    count = {"n": 0}
+
+    def handler(signum: int, frame: Any) -> None:
+        count["n"] += 1
+        if count["n"] == 1:
+            print("\ninterrupt: cancelling in-flight trials (again to force)", file=sys.stderr)
+            cancel.set()
+        else:
+            raise KeyboardInterrupt
+
+    previous = {s: signal.signal(s, handler) for s in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for sig, old in previous.items():
+            signal.signal(sig, old)
+
+
+def execute(setups: list[JobSetup], n_concurrent: int, pause_file: Path | None, quiet: bool) -> int:
+    """Run every setup's planned trials through one queue; returns the exit code."""
+    from opsbench.executor import make_progress, run_all
+    from opsbench.runtime.docker import remove_leftovers
+    from opsbench.trial.run import run_trial
+
+    for setup in setups:
+        remove_leftovers(setup.job.name)
+    items = [(i, task_id, attempt) for i, s in enumerate(setups) for task_id, attempt in s.plan.run]
+
+    def run_one(item: tuple[int, str, int], cancel: threading.Event) -> TrialResult:
+        index, task_id, attempt = item
+        setup = setups[index]
+        return run_trial(
+            trial_config(setup, task_id, attempt), setup.job.trial(task_id, attempt).dir, cancel
+        )
+
+    cancel = threading.Event()
+    pause = [pause_file] if pause_file else [s.job.pause_file for s in setups]
+    with interrupt_handling(cancel), make_progress(len(items), quiet, len(setups) > 1) as progress:
+        report = run_all(items, run_one, n_concurrent, cancel, pause, progress)
+    for setup in setups:
+        finish_job(setup.job)
+    print(f"done: {progress.tally()}")
+    if report.cancelled:
+        return 130
+    if report.paused:
+        print(
+            f"paused with {report.not_started} trials not started; "
+            "remove the pause file and rerun to continue"
+        )
+    return 0
+
+
+def finish_job(job: JobPaths) -> None:
+    """The job's result.json summary and run_report.html, from artifacts alone."""
+    try:
+        from opsbench.metrics import load_results, summarize_job
+    except ImportError:  # reporting not installed in a partial checkout
+        from opsbench.plan import outcome_counts
+
+        write_json_atomic(job.result, {"job_name": job.name, "outcomes": dict(outcome_counts(job))})
+        return
+    summary = summarize_job(load_results(job.dir))
+    write_json_atomic(job.result, summary.model_dump(mode="json"))
+    try:
+        from reporting.run_report import write_run_report
+
+        path = write_run_report(job.dir)
+        print(f"report: {path}")
+    except Exception as exc:  # a report must never lose a finished job
+        log.warning("could not write the run report for %s: %s", job.name, exc)
+
+
+def announce_clock(setup: JobSetup) -> None:
+    if setup.clock is not None:
+        print(f"scenario clock {format_time(setup.clock)}")
