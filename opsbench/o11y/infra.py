@@ -15,7 +15,7 @@ from opsbench.o11y.scenario import SERVICES, Scenario
 from opsbench.o11y.timeline import Timeline, cumulate, rng
 
 Load = dict[str, list[int]]
-"""Requests per step for each service (cache and db included), from traffic."""
+"""Requests per step for each service (cache and db included), and "payments_5xx"."""
 
 VERSIONS = {
     "gateway": ("1.14.1", "8e1a3c2"),
