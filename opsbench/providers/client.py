@@ -17,6 +17,7 @@ spent waiting on the provider (gates, backoff and the HTTP calls themselves).
 from __future__ import annotations
 
 import dataclasses
+import importlib.util
 import os
 import threading
 import time
@@ -155,6 +156,10 @@ class ModelClient:
             kwargs["api_base"] = self.api_base
         if tools:
             kwargs["tools"] = tools
+            if importlib.util.find_spec("mcp") is None:
+                # LiteLLM imports its MCP bridge (which needs the optional `mcp` package)
+                # whenever tools are passed; ours are plain functions, so skip it.
+                kwargs["_skip_mcp_handler"] = True
         thinking = kwargs.get("thinking")
         if isinstance(thinking, dict) and "budget_tokens" in thinking:
             floor = int(thinking["budget_tokens"]) + 4096

@@ -16,6 +16,7 @@ as a context manager.
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import json
 import threading
@@ -158,7 +159,9 @@ class FakeOpenAIServer:
         self._stopping = threading.Event()
         self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), self._handler_class())
         self._httpd.daemon_threads = True
-        self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
+        self._thread = threading.Thread(
+            target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        )
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -263,3 +266,33 @@ def openai_server() -> Iterator[FakeOpenAIServer]:
     """A started fake server, stopped after the test."""
     with FakeOpenAIServer() as server:
         yield server
+
+
+@pytest.fixture(scope="session")
+def litellm_warm() -> None:
+    """Import LiteLLM and take its first-call paths (success, errors, tools) once, so the
+    seconds of lazy imports do not land inside a timing measurement."""
+    from opsbench.providers.llm import load_litellm
+
+    litellm = load_litellm()
+
+    with FakeOpenAIServer() as server:
+        server.push(
+            error_reply(500),
+            error_reply(429, retry_after=0),
+            error_reply(400, "bad", error_type="invalid_request_error"),
+            text_reply("warm"),
+            tool_reply("noop", {}),
+        )
+        for _ in range(5):
+            with contextlib.suppress(Exception):
+                litellm.completion(
+                    model="openai/gpt-4o",
+                    messages=[{"role": "user", "content": "warm up"}],
+                    api_base=server.url,
+                    api_key="sk-warm-up",
+                    max_retries=0,
+                    timeout=10,
+                    tools=[{"type": "function", "function": {"name": "noop", "parameters": {}}}],
+                    _skip_mcp_handler=True,
+                )
