@@ -57,6 +57,7 @@ from opsbench.sandbox import ExecOutput, Sandbox, truncate
 
 PROMPTS = Path(__file__).parent / "prompts"
 DEFAULT_PROMETHEUS = "http://o11y:9090"
+NUDGE = "Continue with the tools, or call submit_answer to finish."
 
 # --------------------------------------------------------------------------- tools
 
@@ -430,12 +431,8 @@ class _Loop:
             if text_replies >= self.options.max_text_replies:
                 return completion.content or None, "no_tool_call"
             if not completion.tool_calls:
-                self.messages.append(
-                    {
-                        "role": "user",
-                        "content": "Continue with the tools, or call submit_answer to finish.",
-                    }
-                )
+                self.messages.append({"role": "user", "content": NUDGE})
+                self.writer.add(source="user", message=NUDGE)
         return None, "max_steps"
 
     def _params(self) -> dict[str, Any]:
