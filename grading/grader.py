@@ -14,6 +14,7 @@ from typing import Any
 
 from grading.checks import CheckContext, Exec, run_check
 from grading.compliance import evaluate_rule
+from grading.facts import resolve_facts
 from grading.scoring import Component, Score, score
 from opsbench.models.trajectory import Trajectory
 from opsbench.sandbox import CommandRecord
@@ -66,7 +67,8 @@ def grade(inp: GradingInput) -> GradingResult:
             tool_outputs=_tool_outputs(inp),
         )
         checks = [run_check(c, ctx).to_dict() for c in spec.get("checks", [])]
-        evidence: dict[str, Any] = {"checks": checks, "facts": dict(inp.facts)}
+        facts = {**resolve_facts(spec.get("rubric", []), ctx), **inp.facts}
+        evidence: dict[str, Any] = {"spec": spec, "checks": checks, "facts": facts}
     else:
         if inp.saved_evidence is None:
             raise ValueError("regrade needs the evidence captured at verify time")

@@ -7,12 +7,13 @@ verify: that is the agent's failure (`agent_error`), not infrastructure's.
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 from grading.checks import ExecResult
-from grading.grader import GradingInput, grade
+from grading.grader import GradingInput, Judge, grade
 from opsbench.failures import AgentError
-from opsbench.models.result import Rewards
+from opsbench.models.result import Rewards, UsageCounters
 from opsbench.models.trajectory import load_trajectory, write_json_atomic
 from opsbench.sandbox import Sandbox, read_commands
 from opsbench.trial.state import TrialState
@@ -37,10 +38,31 @@ def verify(state: TrialState, sandbox: Sandbox) -> None:
             trajectory=load_trajectory(state.paths.trajectory),
             exec=run,
             scenario_time=state.config.scenario_time.timestamp(),
+            judge=make_judge(
+                state.config.judge_model,
+                state.paths.dir.parent,
+                state.config.provider_settings,
+                state.usage,
+            ),
         )
     )
     write_verifier_outputs(state.paths, result.details, result.evidence)
     state.rewards = Rewards(**result.score.to_dict())
+
+
+def make_judge(
+    model: str | None, job_dir: Path, settings: dict[str, Any], usage: UsageCounters | None = None
+) -> Judge | None:
+    """The rubric judge for a job (cached under the job's `.cache/judge/`), or None."""
+    if not model:
+        return None
+    from grading.judge import LlmJudge, judge_or_ungraded
+
+    judge = LlmJudge(model, cache_dir=job_dir / ".cache" / "judge", provider_settings=settings)
+    if usage is not None:
+        judge.usage = usage
+    wrapped: Judge = judge_or_ungraded(judge)
+    return wrapped
 
 
 def write_verifier_outputs(paths: Any, details: dict[str, Any], evidence: dict[str, Any]) -> None:

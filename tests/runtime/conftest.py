@@ -57,6 +57,8 @@ def run_task(project: ProjectPaths, docker_images: None) -> TrialRunner:
         job: str = "test-job",
         attempt: int = 1,
         cancel: threading.Event | None = None,
+        judge_model: str | None = None,
+        provider_settings: dict[str, Any] | None = None,
         **kwargs: Any,
     ) -> tuple[TrialResult, TrialPaths]:
         sync(project)
@@ -71,6 +73,8 @@ def run_task(project: ProjectPaths, docker_images: None) -> TrialRunner:
             agent=agent,
             agent_kwargs=kwargs,
             scenario_time=datetime(2026, 1, 1, tzinfo=UTC),
+            judge_model=judge_model,
+            provider_settings=provider_settings or {},
         )
         trial_dir = JobPaths(project.jobs / job).trial(task_id, attempt).dir
         return run_trial(cfg, trial_dir, cancel), TrialPaths(trial_dir)

@@ -77,3 +77,36 @@ class HarborStyleAgent:
             f"{self.greeting} {result.return_code} {result.stdout}"
         )
         context.n_input_tokens = 7
+
+
+class ScriptAgent(Agent):
+    """Runs `commands` in order, records them in an ATIF trajectory, answers `answer`."""
+
+    name = "script"
+
+    def run(self, instruction: str, sandbox: Sandbox, context: AgentContext) -> None:
+        from opsbench.models.trajectory import (
+            AtifAgent,
+            Observation,
+            ObservationResult,
+            ToolCall,
+            TrajectoryWriter,
+        )
+
+        writer = TrajectoryWriter(context.trajectory_path, AtifAgent(name="script", version="1"))
+        writer.add(source="user", message=instruction)
+        for i, command in enumerate(self.config.kwargs.get("commands", [])):
+            out = sandbox.exec(command, timeout=30)
+            call = ToolCall(
+                tool_call_id=f"c{i}", function_name="run_shell", arguments={"command": command}
+            )
+            result = ObservationResult(source_call_id=f"c{i}", content=out.stdout + out.stderr)
+            writer.add(
+                source="agent",
+                message="",
+                tool_calls=[call],
+                observation=Observation(results=[result]),
+            )
+        answer = str(self.config.kwargs.get("answer", ""))
+        writer.add(source="agent", message=answer)
+        writer.finish(final_answer=answer)

@@ -1,0 +1,194 @@
+"""The LLM rubric judge: one call per trial for all criteria, through the provider layer.
+
+- Binary YES/NO per criterion with a short explanation, asked for as JSON, temperature 0
+  and a fixed seed (dropped by LiteLLM where a provider has no such parameter).
+- Criteria with a `fact` get the canonical value inlined ("source of truth: ...").
+- A cache keyed by (judge model, rubric digest, transcript digest, facts digest): a regrade
+  with nothing changed costs nothing and returns the same verdicts.
+- An answer that does not parse is asked again (a bounded number of times); a judge that
+  cannot be reached (no credentials, provider down after retries) or never answers in
+  shape leaves the criteria `ungraded` — never NO, never a zero.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from grading.grader import ungraded
+from grading.transcript import render
+from opsbench.models.result import UsageCounters
+from opsbench.models.trajectory import Trajectory, write_json_atomic
+
+log = logging.getLogger(__name__)
+
+PROMPT = Path(__file__).with_name("prompts") / "judge_system.md"
+PARSE_ATTEMPTS = 3
+
+
+def _digest(data: Any) -> str:
+    raw = json.dumps(data, sort_keys=True, ensure_ascii=False).encode()
+    return hashlib.sha256(raw).hexdigest()
+
+
+@dataclass
+class LlmJudge:
+    """Callable as `grading.grader.Judge`."""
+
+    model: str
+    cache_dir: Path | None = None
+    provider_settings: dict[str, Any] = field(default_factory=dict)
+    usage: UsageCounters = field(default_factory=UsageCounters)
+    calls: int = 0
+
+    def __call__(
+        self, spec: dict[str, Any], trajectory: Trajectory | None, facts: dict[str, str]
+    ) -> list[dict[str, Any]]:
+        criteria = spec.get("rubric", [])
+        transcript = render(trajectory)
+        key = _digest([self.model, _digest(criteria), _digest(transcript), _digest(facts)])
+        cached = self._cache_get(key)
+        if cached is not None:
+            return cached
+        messages = self._messages(spec, criteria, transcript, facts)
+        verdicts = self._ask(criteria, messages)
+        if verdicts is not None:
+            self._cache_put(key, verdicts)
+            return verdicts
+        return ungraded(spec, "the judge's answer could not be parsed")
+
+    # ----------------------------------------------------------------- prompt
+
+    def _messages(
+        self,
+        spec: dict[str, Any],
+        criteria: list[dict[str, Any]],
+        transcript: str,
+        facts: dict[str, str],
+    ) -> list[dict[str, Any]]:
+        lines = []
+        for c in criteria:
+            line = f"- {c['name']}: {c['criterion']}"
+            if c["name"] in facts:
+                line += f"\n  (source of truth: {facts[c['name']]})"
+            lines.append(line)
+        user = (
+            f"TASK GIVEN TO THE AGENT:\n{spec.get('statement', '').strip()}\n\n"
+            f"CRITERIA:\n" + "\n".join(lines) + f"\n\nTRANSCRIPT:\n{transcript}"
+        )
+        return [
+            {"role": "system", "content": PROMPT.read_text()},
+            {"role": "user", "content": user},
+        ]
+
+    # ----------------------------------------------------------------- call
+
+    def _ask(
+        self, criteria: list[dict[str, Any]], messages: list[dict[str, Any]]
+    ) -> list[dict[str, Any]] | None:
+        from opsbench.models.provider import ProviderSettings
+        from opsbench.providers import ModelClient, ModelRequestRejected, ProviderCallFailed
+
+        try:
+            client = ModelClient(
+                self.model,
+                settings=ProviderSettings.model_validate(self.provider_settings),
+                usage=self.usage,
+            )
+        except Exception as exc:  # configuration the judge cannot work with
+            log.warning("judge %s unusable: %s", self.model, exc)
+            raise JudgeUnavailable(str(exc)) from exc
+        for attempt in range(PARSE_ATTEMPTS):
+            try:
+                answer = client.complete(
+                    messages,
+                    temperature=0,
+                    seed=0,
+                    response_format={"type": "json_object"},
+                    drop_params=True,
+                )
+            except (ProviderCallFailed, ModelRequestRejected) as exc:
+                raise JudgeUnavailable(str(exc)) from exc
+            self.calls += 1
+            verdicts = parse_verdicts(answer.content, criteria)
+            if verdicts is not None:
+                return verdicts
+            log.info("judge answer unparseable (attempt %d): %r", attempt + 1, answer.content[:200])
+            messages = [
+                *messages,
+                {"role": "assistant", "content": answer.content},
+                {
+                    "role": "user",
+                    "content": "Reply with the JSON object only, "
+                    'in the shape {"verdicts": [...]}, one entry per criterion.',
+                },
+            ]
+        return None
+
+    # ----------------------------------------------------------------- cache
+
+    def _cache_get(self, key: str) -> list[dict[str, Any]] | None:
+        if self.cache_dir is None:
+            return None
+        path = self.cache_dir / f"{key}.json"
+        try:
+            data: list[dict[str, Any]] = json.loads(path.read_text())
+        except (OSError, ValueError):
+            return None
+        return data
+
+    def _cache_put(self, key: str, verdicts: list[dict[str, Any]]) -> None:
+        if self.cache_dir is not None:
+            write_json_atomic(self.cache_dir / f"{key}.json", verdicts)
+
+
+class JudgeUnavailable(Exception):
+    """No verdicts can be had now (credentials, outage): criteria stay ungraded."""
+
+
+def parse_verdicts(text: str, criteria: list[dict[str, Any]]) -> list[dict[str, Any]] | None:
+    """One verdict per criterion, or None if the answer is not usable as a whole."""
+    start, end = text.find("{"), text.rfind("}")
+    if start < 0 or end <= start:
+        return None
+    try:
+        data = json.loads(text[start : end + 1])
+        raw = {str(v["name"]): v for v in data["verdicts"]}
+    except (ValueError, KeyError, TypeError):
+        return None
+    out = []
+    for c in criteria:
+        v = raw.get(c["name"])
+        if not isinstance(v, dict):
+            return None
+        verdict = str(v.get("verdict", "")).strip().upper()
+        if verdict not in ("YES", "NO"):
+            return None
+        out.append(
+            {
+                "name": c["name"],
+                "criterion": c["criterion"],
+                "weight": c["weight"],
+                "verdict": verdict.lower(),
+                "explanation": str(v.get("explanation", "")),
+            }
+        )
+    return out
+
+
+def judge_or_ungraded(judge: LlmJudge) -> Any:
+    """Wrap a judge so an unavailable one leaves criteria ungraded with the reason."""
+
+    def call(
+        spec: dict[str, Any], trajectory: Trajectory | None, facts: dict[str, str]
+    ) -> list[dict[str, Any]]:
+        try:
+            return judge(spec, trajectory, facts)
+        except JudgeUnavailable as exc:
+            return ungraded(spec, f"judge unavailable: {exc}"[:500])
+
+    return call

@@ -1,0 +1,150 @@
+"""Regrade saved trials without rerunning agents.
+
+Check verdicts come from the evidence captured at verify time (the environment, and any
+state that lived in a sidecar, is gone; the evidence is what the agent left). Compliance
+and the rubric are evaluated again, the rubric through the judge and its cache. The
+previous verifier outputs move to `verifier/history/<timestamp>/`; the new ones record
+their provenance (grader version, judge model, when).
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import grading
+from grading.grader import GradingInput, grade
+from opsbench.errors import OpsbenchError
+from opsbench.models.result import Outcome, Rewards, TrialResult
+from opsbench.models.trajectory import load_trajectory, write_json_atomic
+from opsbench.paths import JobPaths, TrialPaths
+from opsbench.sandbox import read_commands
+from opsbench.trial.verify import make_judge, write_verifier_outputs
+
+
+@dataclass
+class RegradeReport:
+    regraded: list[str] = field(default_factory=list)
+    skipped: dict[str, str] = field(default_factory=dict)
+    changed: list[str] = field(default_factory=list)
+
+
+def find_jobs(root: Path, job_name: str | None) -> list[JobPaths]:
+    """`root` is a job dir, or a suite/jobs dir holding jobs. An unknown name is an error."""
+    if (root / "config.json").is_file():
+        jobs = [JobPaths(root)]
+    else:
+        jobs = (
+            [JobPaths(p) for p in sorted(root.iterdir()) if (p / "config.json").is_file()]
+            if root.is_dir()
+            else []
+        )
+    if not jobs:
+        raise OpsbenchError(f"{root}: no job here (a job dir has a config.json)")
+    if job_name is None:
+        return jobs
+    chosen = [j for j in jobs if j.name == job_name]
+    if not chosen:
+        names = ", ".join(j.name for j in jobs)
+        raise OpsbenchError(f"--job-name: no job {job_name!r} in {root}; jobs there: {names}")
+    return chosen
+
+
+def regrade_job(
+    job: JobPaths,
+    task_names: list[str],
+    judge_model: str | None,
+    report: RegradeReport,
+    now: datetime | None = None,
+) -> None:
+    config = json.loads(job.config.read_text())
+    model = judge_model or config.get("judge_model")
+    judge = make_judge(model, job.dir, config.get("provider_settings", {}))
+    stamp = (now or datetime.now(UTC)).strftime("%Y%m%dT%H%M%S%fZ")
+    for trial_dir in job.trial_dirs():
+        paths = TrialPaths(trial_dir)
+        name = f"{job.name}/{trial_dir.name}"
+        try:
+            result = TrialResult.model_validate_json(paths.result.read_text())
+        except (OSError, ValueError):
+            report.skipped[name] = "no readable result.json"
+            continue
+        if task_names and result.task_id not in task_names:
+            continue
+        if result.outcome != Outcome.GRADED:
+            report.skipped[name] = f"outcome {result.outcome.value} (only graded trials regrade)"
+            continue
+        if not paths.evidence.is_file():
+            report.skipped[name] = "no evidence captured at verify time"
+            continue
+        spec = _spec_for(paths, result)
+        if spec is None:
+            report.skipped[name] = "its task changed since and the evidence has no spec copy"
+            continue
+        if _regrade_trial(paths, result, spec, judge, model, stamp):
+            report.changed.append(name)
+        report.regraded.append(name)
+
+
+def _spec_for(paths: TrialPaths, result: TrialResult) -> dict[str, Any] | None:
+    """The spec the trial was graded against: its evidence copy, else the compiled task if
+    it has not changed since (same checksum)."""
+    evidence = json.loads(paths.evidence.read_text())
+    if "spec" in evidence:
+        spec: dict[str, Any] = evidence["spec"]
+        return spec
+    from opsbench.compile import read_task_checksum
+    from opsbench.paths import TaskPaths
+
+    task = TaskPaths(Path(json.loads(paths.config.read_text())["task_dir"]))
+    try:
+        if read_task_checksum(task) == result.task_checksum:
+            current: dict[str, Any] = json.loads(task.spec_json.read_text())
+            return current
+    except OSError:
+        pass
+    return None
+
+
+def _regrade_trial(
+    paths: TrialPaths,
+    result: TrialResult,
+    spec: dict[str, Any],
+    judge: Any,
+    model: str | None,
+    stamp: str,
+) -> bool:
+    evidence: dict[str, Any] = json.loads(paths.evidence.read_text())
+    graded = grade(
+        GradingInput(
+            spec=spec,
+            commands=read_commands(paths.commands),
+            trajectory=load_trajectory(paths.trajectory),
+            exec=None,
+            saved_evidence=evidence,
+            judge=judge,
+        )
+    )
+    history = paths.history / stamp
+    history.mkdir(parents=True, exist_ok=True)
+    for f in (paths.reward_txt, paths.reward_json, paths.grading_details, paths.evidence):
+        if f.is_file():
+            shutil.copy2(f, history / f.name)
+    details = dict(graded.details)
+    details["provenance"] = {
+        "grader_version": grading.GRADER_VERSION,
+        "judge_model": model,
+        "regraded_at": datetime.now(UTC).isoformat(),
+        "previous": f"history/{stamp}",
+    }
+    write_verifier_outputs(paths, details, graded.evidence)
+    rewards = Rewards(**graded.score.to_dict())
+    changed = rewards != result.rewards
+    result.rewards = rewards
+    result.extra = {**result.extra, "regraded_at": details["provenance"]["regraded_at"]}
+    write_json_atomic(paths.result, result.model_dump(mode="json"))
+    return changed
