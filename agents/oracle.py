@@ -2,7 +2,8 @@
 
 It runs the text of `solution/solve.sh` as one command through the audited sandbox, so
 the shipped solution is what is exercised and its commands are graded for compliance like
-any agent's. It is the only agent that reads the task directory.
+any agent's. What the solution prints on stdout is its final answer (question tasks echo
+their answer). It is the only agent that reads the task directory.
 """
 
 from __future__ import annotations
@@ -52,6 +53,9 @@ class OracleAgent(Agent):
                 ]
             ),
         )
-        writer.finish(final_answer=f"Applied the reference solution (exit {out.exit_code}).")
+        answer = (
+            out.stdout.strip()[-4000:] or f"Applied the reference solution (exit {out.exit_code})."
+        )
+        writer.finish(final_answer=answer)
         if out.exit_code != 0:
             raise OpsbenchError(f"solution/solve.sh exited {out.exit_code}: {output[-500:]}")

@@ -87,6 +87,12 @@ def _add_regrade(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
     regrade_cmd.add_parsers(sub)
 
 
+def _add_validate(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    from opsbench.commands import validate_cmd
+
+    validate_cmd.add_parsers(sub)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="opsbench",
@@ -95,7 +101,15 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"opsbench {__version__}")
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for add in (_add_sync, _add_schema, _add_preflight, _add_job, _add_suite, _add_regrade):
+    for add in (
+        _add_sync,
+        _add_schema,
+        _add_preflight,
+        _add_job,
+        _add_suite,
+        _add_regrade,
+        _add_validate,
+    ):
         add(sub)
     return parser
 
