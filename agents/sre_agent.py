@@ -363,22 +363,6 @@ class SreAgent(Agent):
         )
 
 
-@dataclass
-class _Totals:
-    prompt: int = 0
-    completion: int = 0
-    cached: int = 0
-    cost: float = 0.0
-    calls: int = 0
-
-    def add(self, c: Completion) -> None:
-        self.prompt += c.prompt_tokens
-        self.completion += c.completion_tokens
-        self.cached += c.cached_tokens
-        self.cost += c.cost_usd
-        self.calls += 1
-
-
 class _Loop:
     """One run of the conversation: call the model, run its tools, record each step."""
 
@@ -393,16 +377,13 @@ class _Loop:
         self.client, self.tools, self.writer = client, tools, writer
         self.options, self.cancelled = options, cancelled
         self.messages: list[dict[str, Any]] = []
-        self.totals = _Totals()
+        self.calls = 0
         self.definitions = tool_definitions()
 
     def run(self, system: str, task: str) -> None:
         self.writer.add(source="system", message=system)
         self.writer.add(source="user", message=task)
-        self.messages = [
-            {"role": "system", "content": system},
-            {"role": "user", "content": task},
-        ]
+        self.messages = [{"role": "system", "content": system}, {"role": "user", "content": task}]
         try:
             final, reason = self._loop()
         except BaseException as exc:
@@ -415,7 +396,7 @@ class _Loop:
         for _ in range(self.options.max_steps):
             if self.cancelled.is_set():
                 raise Cancelled("the agent was cancelled")
-            if self.totals.prompt + self.totals.completion >= self.options.max_tokens_total:
+            if self._tokens_used() >= self.options.max_tokens_total:
                 return None, "token_budget"
             try:
                 completion = self.client.complete(
@@ -423,7 +404,7 @@ class _Loop:
                 )
             except ContextLengthExceeded:
                 return None, "context_length"
-            self.totals.add(completion)
+            self.calls += 1
             final = self._step(completion)
             if final is not None:
                 return final, "submitted"
@@ -481,19 +462,25 @@ class _Loop:
             self.writer.save()
         return final
 
+    def _tokens_used(self) -> int:
+        return sum((m.prompt_tokens or 0) + (m.completion_tokens or 0) for m in self._metrics())
+
+    def _metrics(self) -> list[StepMetrics]:
+        return [s.metrics for s in self.writer.trajectory.steps if s.metrics is not None]
+
     def _finish(self, final: str | None, reason: str) -> None:
-        t = self.totals
+        metrics = self._metrics()
         self.writer.finish(
             final_answer=final,
             metrics=FinalMetrics(
-                total_prompt_tokens=t.prompt,
-                total_completion_tokens=t.completion,
-                total_cached_tokens=t.cached,
-                total_cost_usd=t.cost,
+                total_prompt_tokens=sum(m.prompt_tokens or 0 for m in metrics),
+                total_completion_tokens=sum(m.completion_tokens or 0 for m in metrics),
+                total_cached_tokens=sum(m.cached_tokens or 0 for m in metrics),
+                total_cost_usd=sum(m.cost_usd or 0.0 for m in metrics),
                 total_steps=len(self.writer.trajectory.steps),
                 extra={
                     "stop_reason": reason,
-                    "model_calls": t.calls,
+                    "model_calls": self.calls,
                     "max_steps": self.options.max_steps,
                     "max_tokens_total": self.options.max_tokens_total,
                 },
