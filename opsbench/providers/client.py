@@ -197,6 +197,8 @@ class ModelClient:
             error = classify_error(exc)
             outcome = Outcome.FAILURE if error is not None and error.retryable else Outcome.NEUTRAL
             self.gate.record(permit, outcome)
+            if error is not None and error.retry_after is not None:
+                self.gate.defer(min(error.retry_after, self.settings.retry_after_max))
             if error is not None:
                 with _usage_lock:
                     key = error.kind.value

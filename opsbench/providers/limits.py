@@ -10,6 +10,7 @@ Before each attempt a call waits while the pause file exists (`wait_while_paused
    after the previous reservation and such that no more than `rate_limit.calls` starts
    fall in any `rate_limit.window_seconds`; the caller sleeps until its slot. Reserving
    under a lock (rather than check-then-sleep) keeps threads from stampeding a freed slot.
+   A server's Retry-After (`defer`) holds every slot of the provider until it has passed.
 
 Every wait watches the caller's cancel event and raises `opsbench.failures.Cancelled`.
 
@@ -87,6 +88,7 @@ class ProviderGate:
         """How many times the breaker opened (for logs and tests)."""
         self._slot_lock = threading.Lock()
         self._last_start = float("-inf")
+        self._not_before = float("-inf")
         limit = settings.rate_limit
         self._starts: deque[float] = deque(maxlen=limit.calls if limit else 1)
 
@@ -125,6 +127,11 @@ class ProviderGate:
                 self._state = BreakerState.OPEN
             self._cond.notify_all()
 
+    def defer(self, seconds: float) -> None:
+        """The provider asked for a pause (Retry-After): no attempt starts before it ends."""
+        with self._slot_lock:
+            self._not_before = max(self._not_before, time.monotonic() + seconds)
+
     def _open(self, seconds: float) -> None:
         self._state = BreakerState.OPEN
         self._open_until = time.monotonic() + seconds
@@ -157,7 +164,7 @@ class ProviderGate:
         interval = self.settings.min_request_interval
         limit = self.settings.rate_limit
         with self._slot_lock:
-            slot = max(time.monotonic(), self._last_start + interval)
+            slot = max(time.monotonic(), self._last_start + interval, self._not_before)
             if limit is not None and len(self._starts) == limit.calls:
                 slot = max(slot, self._starts[0] + limit.window_seconds)
             self._starts.append(slot)

@@ -185,3 +185,23 @@ def test_cancel_releases_a_call_waiting_on_the_pause_file(
 
     assert openai_server.requests == []
     assert usage.provider_wait_sec >= 0.3 - TOLERANCE
+
+
+def test_retry_after_holds_every_trial_of_the_provider(
+    openai_server: FakeOpenAIServer, fast: ProviderSettings, registry: GateRegistry
+) -> None:
+    openai_server.push(error_reply(429, "slow down", retry_after=0.6))
+    openai_server.push(*[text_reply("ok") for _ in range(3)])
+    first = ModelClient("openai/gpt-4o", settings=fast, registry=registry)
+    worker = threading.Thread(target=lambda: first.complete(HELLO))
+    worker.start()
+    while not openai_server.requests:
+        time.sleep(0.01)
+    time.sleep(0.1)  # the 429 has been answered; another trial now calls
+
+    ModelClient("openai/gpt-4o", settings=fast, registry=registry).complete(HELLO)
+    worker.join(timeout=10)
+
+    t = openai_server.arrival_times()
+    assert len(t) == 3
+    assert min(t[1:]) >= t[0] + 0.6 - TOLERANCE, "another trial called during Retry-After"
