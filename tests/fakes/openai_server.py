@@ -11,7 +11,10 @@ on the spacing between requests.
     server.requests[0].body["messages"]
 
 Use the `openai_server` fixture (import it into a conftest.py), or `FakeOpenAIServer`
-as a context manager.
+as a context manager. Point the provider layer at it with
+`ProviderSettings(api_base=server.url, ...)` and any `OPENAI_API_KEY`. Timing tests should
+also depend on the session fixture `litellm_warm`, which takes LiteLLM's slow first-call
+imports out of their measurements. An empty queue answers 500 ("script exhausted").
 """
 
 from __future__ import annotations
