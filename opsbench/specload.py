@@ -30,6 +30,7 @@ from opsbench.models.spec import SpecFile, TaskSpec
 
 _DOC_SPLIT = re.compile(r"^---[ \t]*$", re.MULTILINE)
 _Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_JINJA_MARKS = ("{{", "{%", "{#")
 
 
 @dataclass
@@ -117,11 +118,19 @@ def _load_file(
     header, body = _split_header(text)
     combos = _combinations(header, name)
     issues: list[SpecIssue] = []
+    template: jinja2.Template | None = None
+    # Text without Jinja syntax renders to itself (bar newline style, which YAML ignores).
+    plain = not any(mark in body for mark in _JINJA_MARKS)
     for params in combos:
         loader.used.clear()
         where = name if not params else f"{name} [{_fmt_params(params)}]"
         try:
-            rendered = env.from_string(body).render(**params)
+            if plain:
+                rendered = body
+            else:
+                # Compiled once per file, rendered once per combination.
+                template = template or env.from_string(body)
+                rendered = template.render(**params)
         except jinja2.TemplateError as exc:
             lineno = getattr(exc, "lineno", None)
             line = f"line {lineno}: " if lineno else ""
