@@ -5,7 +5,14 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-from tests.compiler.conftest import Project, age_tree, copy_project, dir_listing, snapshot
+from tests.compiler.conftest import (
+    Project,
+    age_tree,
+    copy_project,
+    dir_listing,
+    snapshot,
+    spec_yaml,
+)
 
 
 def _contents(root: Path) -> dict[str, bytes]:
@@ -106,3 +113,73 @@ def test_hand_edited_task_file_is_restored(project: Project) -> None:
     assert project.sync().code == 0
 
     assert _contents(project.tasks) == original
+
+
+# A no-op sync may answer from a record of its last run; none of these changes may hide.
+
+
+def _synced_twice(project: Project) -> None:
+    """Synced, mtimes aged, synced again: whatever a no-op sync keeps is current."""
+    assert project.sync().code == 0
+    age_tree(project.tasks)
+    assert project.sync().code == 0
+
+
+def test_same_size_hand_edit_is_restored(project: Project) -> None:
+    _synced_twice(project)
+    original = _contents(project.tasks)
+    target = project.tasks / "nginx-bad-upstream" / "instruction.md"
+    data = target.read_bytes()
+    target.write_bytes(data.replace(b"nginx", b"NGINX", 1))
+    assert len(target.read_bytes()) == len(data)
+
+    assert project.sync("--check").code == 1
+    assert project.sync().code == 0
+
+    assert _contents(project.tasks) == original
+
+
+def test_deleted_task_file_and_task_dir_come_back(project: Project) -> None:
+    _synced_twice(project)
+    original = _contents(project.tasks)
+    (project.tasks / "nginx-bad-upstream" / "tests" / "spec.json").unlink()
+    shutil.rmtree(project.tasks / "log-dir-permissions-billing")
+
+    assert project.sync("--check").code == 1
+    assert project.sync().code == 0
+
+    assert _contents(project.tasks) == original
+
+
+def test_extra_file_in_a_task_is_removed(project: Project) -> None:
+    _synced_twice(project)
+    original = _contents(project.tasks)
+    extra = project.tasks / "nginx-bad-upstream" / "environment" / "files" / "stray.conf"
+    extra.parent.mkdir(parents=True, exist_ok=True)
+    extra.write_text("x = 1\n")
+
+    assert project.sync("--check").code == 1
+    assert project.sync().code == 0
+
+    assert _contents(project.tasks) == original
+
+
+def test_spec_edit_after_noop_syncs_is_compiled(project: Project) -> None:
+    _synced_twice(project)
+    assert project.sync().code == 0
+    spec = project.specs / "remediation" / "nginx-bad-upstream.yaml"
+    spec.write_text(spec.read_text().replace("difficulty: medium", "difficulty: hard"))
+
+    assert project.sync().code == 0
+
+    assert project.task_toml("nginx-bad-upstream")["metadata"]["difficulty"] == "hard"
+
+
+def test_new_spec_after_noop_syncs_is_compiled(project: Project) -> None:
+    _synced_twice(project)
+    project.write_spec("remediation/late.yaml", spec_yaml("late-arrival"))
+
+    assert project.sync("--check").code == 1
+    assert project.sync().code == 0
+
+    assert "late-arrival" in project.task_ids()
