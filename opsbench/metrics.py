@@ -27,6 +27,7 @@ scored or not, since every trial spends it.
 from __future__ import annotations
 
 import math
+import operator
 import random
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
@@ -257,33 +258,32 @@ def spread(values: Sequence[float]) -> Spread:
 
 
 def _binomial(rng: random.Random, n: int, p: float) -> int:
-    """One Binomial(n, p) draw: waiting times for small n*p, else Hörmann's BTRS."""
+    """One Binomial(n, p) draw: inversion for small n*p, else Hörmann's BTRS (1993)."""
     if n <= 0 or p <= 0.0:
         return 0
     if p >= 1.0:
         return n
-    if p > 0.5:
-        return n - _binomial(rng, n, 1.0 - p)
+    flip = p > 0.5
+    if flip:
+        p = 1.0 - p
+    draw = rng.random
+    log = math.log
+    q = 1.0 - p
     if n * p < 10:
-        log_q = math.log1p(-p)
-        successes = trials = 0
-        while True:
-            trials += int(math.log(1.0 - rng.random()) / log_q) + 1
-            if trials > n:
-                return successes
-            successes += 1
-    spq = math.sqrt(n * p * (1 - p))
+        u, ratio, f, k = draw(), p / q, q**n, 0
+        while u > f and k < n:
+            u -= f
+            k += 1
+            f *= ratio * (n - k + 1) / k
+        return n - k if flip else k
+    spq = math.sqrt(n * p * q)
     b = 1.15 + 2.53 * spq
     a = -0.0873 + 0.0248 * b + 0.01 * p
     c = n * p + 0.5
     v_r = 0.92 - 4.2 / b
-    alpha = (2.83 + 5.1 / b) * spq
-    lpq = math.log(p / (1 - p))
-    m = math.floor((n + 1) * p)
-    h = math.lgamma(m + 1) + math.lgamma(n - m + 1)
     while True:
-        u = rng.random() - 0.5
-        v = rng.random()
+        u = draw() - 0.5
+        v = draw()
         us = 0.5 - abs(u)
         if us <= 0:
             continue
@@ -291,22 +291,34 @@ def _binomial(rng: random.Random, n: int, p: float) -> int:
         if k < 0 or k > n:
             continue
         if us >= 0.07 and v <= v_r:
-            return k
-        lhs = math.log(v * alpha / (a / (us * us) + b))
-        if lhs <= h - math.lgamma(k + 1) - math.lgamma(n - k + 1) + (k - m) * lpq:
-            return k
+            break
+        alpha = (2.83 + 5.1 / b) * spq
+        m = math.floor((n + 1) * p)
+        lgamma = math.lgamma
+        h = lgamma(m + 1) + lgamma(n - m + 1)
+        lhs = log(v * alpha / (a / (us * us) + b))
+        if lhs <= h - lgamma(k + 1) - lgamma(n - k + 1) + (k - m) * log(p / q):
+            break
+    return n - k if flip else k
 
 
 def _multinomial(rng: random.Random, n: int, weights: Sequence[int]) -> list[int]:
-    """Counts of n draws over categories with integer weights (sequential binomials)."""
+    """Counts of n draws over categories with integer weights (sequential binomials).
+
+    Pass weights in descending order: the draws stop as soon as every item is placed."""
     left_n, left_w = n, sum(weights)
-    out = []
-    for w in weights[:-1]:
-        x = _binomial(rng, left_n, w / left_w) if left_w else 0
-        out.append(x)
+    out = [0] * len(weights)
+    last = len(weights) - 1
+    for i, w in enumerate(weights):
+        if left_n == 0:
+            break
+        if i == last:
+            out[i] = left_n
+            break
+        x = _binomial(rng, left_n, w / left_w)
+        out[i] = x
         left_n -= x
         left_w -= w
-    out.append(left_n)
     return out
 
 
@@ -322,10 +334,15 @@ def bootstrap_means(rows: Sequence[Row], seed: int = BOOTSTRAP_SEED) -> list[Int
     """
     if not rows:
         return []
-    pooled = Counter(rows)
-    keys = list(pooled)
-    weights = [pooled[k] for k in keys]
+    pooled = Counter(rows).most_common()
+    keys = [k for k, _ in pooled]
+    weights = [w for _, w in pooled]
     n, dims = len(rows), len(keys[0])
+    values = [[0.0 if k[d] is None else float(k[d] or 0.0) for k in keys] for d in range(dims)]
+    present: list[list[float] | None] = [
+        [0.0 if k[d] is None else 1.0 for k in keys] if any(k[d] is None for k in keys) else None
+        for d in range(dims)
+    ]
     rng = random.Random(seed)
     by_multinomial = len(keys) * 12 < n
     index = [i for i, w in enumerate(weights) for _ in range(w)]
@@ -337,14 +354,10 @@ def bootstrap_means(rows: Sequence[Row], seed: int = BOOTSTRAP_SEED) -> list[Int
             drawn = Counter(rng.choices(index, k=n))
             counts = [drawn.get(i, 0) for i in range(len(keys))]
         for d in range(dims):
-            num = den = 0.0
-            for x, key in zip(counts, keys, strict=True):
-                v = key[d]
-                if x and v is not None:
-                    num += x * v
-                    den += x
+            mask = present[d]
+            den = n if mask is None else sum(map(operator.mul, counts, mask))
             if den:
-                samples[d].append(num / den)
+                samples[d].append(sum(map(operator.mul, counts, values[d])) / den)
     return [_percentile_interval(s) for s in samples]
 
 
@@ -366,8 +379,10 @@ def _mean(values: Sequence[float]) -> float | None:
 
 def scores(results: Iterable[TrialResult], *, intervals: bool = True) -> Scores:
     """Scores of a group of trials; `intervals=False` skips the bootstraps (per task)."""
-    rs = list(results)
-    verdicts = [(r.task_id, verdict(r)) for r in rs]
+    return _scores([(r.task_id, verdict(r)) for r in results], intervals=intervals)
+
+
+def _scores(verdicts: Sequence[tuple[str, Verdict]], *, intervals: bool) -> Scores:
     scored = [(t, v) for t, v in verdicts if v.scored]
     per_task: dict[str, list[Verdict]] = defaultdict(list)
     for task_id, v in scored:
@@ -377,7 +392,7 @@ def scores(results: Iterable[TrialResult], *, intervals: bool = True) -> Scores:
     reward_ci = bootstrap_means([(x,) for x in rewards])[0] if intervals and rewards else None
     return Scores(
         trials=len(scored),
-        excluded=len(rs) - len(scored),
+        excluded=len(verdicts) - len(scored),
         tasks=len(per_task),
         passed=proportion(sum(v.passed for _, v in scored), len(scored)),
         task_gate=proportion(sum(v.task for _, v in scored), len(scored)),
@@ -458,6 +473,12 @@ def difficulty_sort_key(name: str) -> tuple[int, str]:
 
 
 def task_scores(task_id: str, results: Sequence[TrialResult]) -> TaskScores:
+    return _task_scores(task_id, results, [verdict(r) for r in results])
+
+
+def _task_scores(
+    task_id: str, results: Sequence[TrialResult], verdicts: Sequence[Verdict]
+) -> TaskScores:
     first = results[0]
     return TaskScores(
         task_id=task_id,
@@ -465,7 +486,7 @@ def task_scores(task_id: str, results: Sequence[TrialResult]) -> TaskScores:
         difficulty=difficulty_of(first),
         attempts=len(results),
         outcomes={k: v for k, v in outcome_counts(results).items() if v},
-        scores=scores(results, intervals=False),
+        scores=_scores([(task_id, v) for v in verdicts], intervals=False),
         compliance_violations=sum(
             1
             for r in results
@@ -480,23 +501,27 @@ def task_scores(task_id: str, results: Sequence[TrialResult]) -> TaskScores:
 def summarize_job(results: Sequence[TrialResult]) -> JobSummary:
     """The job's summary, as written into `jobs/<job>/result.json` and shown in reports."""
     by_task: dict[str, list[TrialResult]] = defaultdict(list)
-    by_category: dict[str, list[TrialResult]] = defaultdict(list)
-    by_difficulty: dict[str, list[TrialResult]] = defaultdict(list)
-    for r in results:
+    by_category: dict[str, list[tuple[str, Verdict]]] = defaultdict(list)
+    by_difficulty: dict[str, list[tuple[str, Verdict]]] = defaultdict(list)
+    verdicts = [(r.task_id, verdict(r)) for r in results]
+    for r, tv in zip(results, verdicts, strict=True):
         by_task[r.task_id].append(r)
-        by_category[category_of(r)].append(r)
-        by_difficulty[difficulty_of(r)].append(r)
+        by_category[category_of(r)].append(tv)
+        by_difficulty[difficulty_of(r)].append(tv)
+    tasks = []
+    for t in sorted(by_task):
+        rs = sorted(by_task[t], key=lambda r: r.attempt)
+        tasks.append(_task_scores(t, rs, [verdict(r) for r in rs]))
     return JobSummary(
         outcomes=outcome_counts(results),
         coverage=coverage(results),
-        overall=scores(results),
-        by_category={c: scores(by_category[c]) for c in sorted(by_category)},
+        overall=_scores(verdicts, intervals=True),
+        by_category={c: _scores(by_category[c], intervals=True) for c in sorted(by_category)},
         by_difficulty={
-            d: scores(by_difficulty[d]) for d in sorted(by_difficulty, key=difficulty_sort_key)
+            d: _scores(by_difficulty[d], intervals=True)
+            for d in sorted(by_difficulty, key=difficulty_sort_key)
         },
-        tasks=[
-            task_scores(t, sorted(by_task[t], key=lambda r: r.attempt)) for t in sorted(by_task)
-        ],
+        tasks=tasks,
         usage=usage(results),
     )
 

@@ -1,44 +1,63 @@
 """Per-trial drill-down data for the run report, embedded as one JSON blob.
 
 Each trial's instruction, trajectory, command audit record, grading details and exception
-are read from its files and reduced to plain JSON the page's script renders on demand.
-The file must stay small for large jobs, so every trial gets a share of a fixed text
-budget (`DETAIL_BUDGET` characters over the whole job): texts are clipped in order of
-importance (exception, grading verdicts and judge explanations, final answer, commands,
-trajectory), and once a trial's share is spent the remaining steps and commands are
-counted, not embedded. The page links to the trial's own files for the full text.
-Instructions are shared between the attempts of a task, so they are stored once.
+are read from its files and reduced to compact JSON (arrays, not objects, for repeated
+items) that the page's script renders on demand.
+
+The file must stay small for large jobs, so every trial gets a share of a fixed budget
+(`DETAIL_BUDGET` characters over the whole job, structure included): texts are clipped in
+order of importance — exception, grading verdicts and judge explanations, final answer,
+commands, trajectory — and once a trial's share is spent, the remaining commands and
+steps are counted, not embedded (and not even parsed). Grading verdicts are always
+embedded, with their texts clipped. The page links to the trial's own files for the full
+text. Instructions are shared between the attempts of a task, so they are stored once.
 """
 
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from opsbench.models.result import TrialResult
 from opsbench.paths import TrialPaths
-from opsbench.sandbox import read_commands
-from reporting.load import read_json, read_text
 
-DETAIL_BUDGET = 5_000_000
-MIN_TRIAL_BUDGET = 200
+DETAIL_BUDGET = 4_500_000
+MIN_TRIAL_BUDGET = 120
 MAX_TRIAL_BUDGET = 400_000
-INSTRUCTION_BUDGET = 1_500_000
-ITEM_OVERHEAD = 40
-"""Characters charged per embedded item, for its JSON structure."""
+INSTRUCTION_BUDGET = 1_000_000
+ITEM_COST = 24
+"""Characters charged per embedded item for its JSON structure."""
+TRIAL_COST = 120
+"""Characters charged per trial for its fixed fields."""
+CLIP_FLOOR = 40
+"""A text that would be clipped shorter than this is left out instead."""
+STEP_FLOOR = 600
+"""Below this much budget left, the trajectory is counted rather than parsed."""
 
-TRIAL_FILES = (
-    "result.json",
-    "trial.log",
-    "agent/instruction.txt",
-    "agent/trajectory.json",
-    "agent/commands.jsonl",
-    "verifier/grading_details.json",
-    "verifier/reward.json",
-    "verifier/evidence.json",
+_LAYOUT = TrialPaths(Path(""))
+"""The trial layout relative to a trial directory (paths.py owns it)."""
+TRIAL_FILES = tuple(
+    p.as_posix()
+    for p in (
+        _LAYOUT.result,
+        _LAYOUT.log,
+        _LAYOUT.instruction,
+        _LAYOUT.trajectory,
+        _LAYOUT.commands,
+        _LAYOUT.grading_details,
+        _LAYOUT.reward_json,
+        _LAYOUT.evidence,
+    )
 )
 """Files the drill-down links to; `files` in a trial's data is a bit mask over these."""
+_INSTRUCTION, _TRAJECTORY, _COMMANDS, _GRADING = (
+    str(p)
+    for p in (_LAYOUT.instruction, _LAYOUT.trajectory, _LAYOUT.commands, _LAYOUT.grading_details)
+)
+_VERIFIER = str(_LAYOUT.verifier)
 
 
 def trial_budget(n_trials: int) -> int:
@@ -47,7 +66,7 @@ def trial_budget(n_trials: int) -> int:
 
 
 def instruction_cap(n_instructions: int) -> int:
-    return max(400, min(60_000, INSTRUCTION_BUDGET // max(1, n_instructions)))
+    return max(300, min(60_000, INSTRUCTION_BUDGET // max(1, n_instructions)))
 
 
 @dataclass
@@ -61,15 +80,21 @@ class Budget:
     def spent(self) -> bool:
         return self.remaining <= 0
 
+    def item(self, *labels: str) -> None:
+        """Charge one embedded item: its JSON structure and its short labels."""
+        self.remaining -= ITEM_COST + sum(len(x) for x in labels)
+
     def clip(self, text: str | None, cap: int) -> str:
         if not text:
             return ""
         allowed = max(0, min(cap, self.remaining))
         if len(text) <= allowed:
-            self.remaining -= len(text) + ITEM_OVERHEAD // 4
+            self.remaining -= len(text) + 3
             return text
         self.clipped = True
-        self.remaining -= allowed + ITEM_OVERHEAD // 4
+        self.remaining -= allowed + 3
+        if allowed < CLIP_FLOOR:
+            return ""
         return f"{text[:allowed]}\n[… {len(text) - allowed:,} more characters in the trial's files]"
 
 
@@ -91,12 +116,30 @@ class InstructionTable:
         return self._index[text]
 
 
-def _json_text(value: Any) -> str:
+def _read(path: str) -> bytes | None:
+    try:
+        with open(path, "rb") as fh:
+            return fh.read()
+    except OSError:
+        return None
+
+
+def _json(data: bytes | None) -> Any:
+    if data is None:
+        return None
+    try:
+        return json.loads(data)
+    except ValueError:
+        return None
+
+
+def _text(value: Any) -> str:
+    """Evidence, facts and arguments as text: strings as they are, the rest as JSON."""
     if value in (None, "", {}, []):
         return ""
     if isinstance(value, str):
         return value
-    return json.dumps(value, indent=1, ensure_ascii=False, default=str)
+    return json.dumps(value, ensure_ascii=False, default=str)
 
 
 def _args_text(args: Any) -> str:
@@ -105,77 +148,58 @@ def _args_text(args: Any) -> str:
         (only,) = args.values()
         if isinstance(only, str):
             return only
-    return _json_text(args)
+    return _text(args)
 
 
-def _grading(details: Any, budget: Budget) -> dict[str, Any]:
-    d = details if isinstance(details, dict) else {}
-    out: dict[str, Any] = {}
-    for key in ("checks", "compliance"):
-        items: list[Any] = d[key] if isinstance(d.get(key), list) else []
-        out[key] = [
-            {
-                "name": str(it.get("name", "")),
-                "kind": str(it.get("kind", "")),
-                "weight": it.get("weight"),
-                "passed": it.get("passed"),
-                "message": budget.clip(str(it.get("message") or ""), 600),
-                "evidence": budget.clip(_json_text(it.get("evidence")), 1500),
-            }
-            for it in items
-            if isinstance(it, dict)
-        ]
-    rubric: list[Any] = d["rubric"] if isinstance(d.get("rubric"), list) else []
-    out["rubric"] = [
-        {
-            "name": str(it.get("name", "")),
-            "criterion": budget.clip(str(it.get("criterion") or ""), 600),
-            "weight": it.get("weight"),
-            "verdict": str(it.get("verdict") or "ungraded"),
-            "explanation": budget.clip(str(it.get("explanation") or ""), 1500),
-            "fact": budget.clip(_json_text(it.get("fact")), 600),
-        }
-        for it in rubric
-        if isinstance(it, dict)
-    ]
-    out["present"] = bool(d)
+def _items(d: dict[str, Any], key: str) -> list[dict[str, Any]]:
+    raw = d.get(key)
+    return [it for it in raw if isinstance(it, dict)] if isinstance(raw, list) else []
+
+
+def grading(details: Any, budget: Budget) -> dict[str, Any] | None:
+    """checks: [name, kind, weight, passed, message, evidence];
+    compliance: [name, kind, passed, message, evidence];
+    rubric: [name, criterion, weight, verdict, explanation, fact]."""
+    if not isinstance(details, dict):
+        return None
+    checks, rules, rubric = (
+        _items(details, "checks"),
+        _items(details, "compliance"),
+        _items(details, "rubric"),
+    )
+    for it in (*checks, *rules, *rubric):
+        budget.item(str(it.get("name", "")), str(it.get("kind", "")))
+    out: dict[str, Any] = {
+        "checks": [
+            [str(c.get("name", "")), str(c.get("kind", "")), c.get("weight"), c.get("passed")]
+            for c in checks
+        ],
+        "compliance": [
+            [str(r.get("name", "")), str(r.get("kind", "")), r.get("passed")] for r in rules
+        ],
+        "rubric": [
+            [str(r.get("name", "")), "", r.get("weight"), str(r.get("verdict") or "ungraded")]
+            for r in rubric
+        ],
+    }
+    # Texts second, most telling first: failing items' messages, then judge explanations.
+    for row, c in zip(out["checks"], checks, strict=True):
+        row += [budget.clip(str(c.get("message") or ""), 600), ""]
+    for row, r in zip(out["compliance"], rules, strict=True):
+        row += [budget.clip(str(r.get("message") or ""), 600), ""]
+    for row, r in zip(out["rubric"], rubric, strict=True):
+        row[1] = budget.clip(str(r.get("criterion") or ""), 600)
+        row += [budget.clip(str(r.get("explanation") or ""), 1500), ""]
+    for row, r in zip(out["rubric"], rubric, strict=True):
+        if budget.remaining > CLIP_FLOOR:
+            row[5] = budget.clip(_text(r.get("fact")), 600)
+    for rows, src in ((out["checks"], checks), (out["compliance"], rules)):
+        for row, it in zip(rows, src, strict=True):
+            if budget.remaining > CLIP_FLOOR:
+                row[-1] = budget.clip(_text(it.get("evidence")), 1500)
+            elif it.get("evidence"):
+                budget.clipped = True
     return out
-
-
-def _steps(trajectory: Any, budget: Budget) -> tuple[list[dict[str, Any]], int]:
-    raw = trajectory.get("steps") if isinstance(trajectory, dict) else None
-    steps = [s for s in raw if isinstance(s, dict)] if isinstance(raw, list) else []
-    out: list[dict[str, Any]] = []
-    for i, s in enumerate(steps):
-        if budget.spent:
-            return out, len(steps) - i
-        budget.remaining -= ITEM_OVERHEAD
-        calls: list[Any] = s["tool_calls"] if isinstance(s.get("tool_calls"), list) else []
-        obs: dict[str, Any] = s["observation"] if isinstance(s.get("observation"), dict) else {}
-        results: list[Any] = obs["results"] if isinstance(obs.get("results"), list) else []
-        out.append(
-            {
-                "id": s.get("step_id", i + 1),
-                "source": str(s.get("source") or ""),
-                "time": str(s.get("timestamp") or ""),
-                "message": budget.clip(str(s.get("message") or ""), 4000),
-                "reasoning": budget.clip(str(s.get("reasoning_content") or ""), 3000),
-                "tools": [
-                    {
-                        "name": str(c.get("function_name") or ""),
-                        "args": budget.clip(_args_text(c.get("arguments")), 1500),
-                    }
-                    for c in calls
-                    if isinstance(c, dict)
-                ],
-                "results": [
-                    budget.clip(str(r.get("content") or ""), 3000)
-                    for r in results
-                    if isinstance(r, dict)
-                ],
-            }
-        )
-    return out, 0
 
 
 def _final_answer(trajectory: Any) -> str:
@@ -191,61 +215,153 @@ def _final_answer(trajectory: Any) -> str:
     return ""
 
 
-def _commands(paths: TrialPaths, budget: Budget) -> tuple[list[dict[str, Any]], int]:
-    records = read_commands(paths.commands)
-    out: list[dict[str, Any]] = []
-    for i, c in enumerate(records):
+def commands(data: bytes | None, budget: Budget) -> tuple[list[list[Any]], int]:
+    """([index, time, command, exit code, user, stdout, stderr], how many in all).
+
+    Lines are parsed only while the budget lasts; a torn line (crash mid-write) is skipped,
+    as `opsbench.sandbox.read_commands` does."""
+    if not data:
+        return [], 0
+    lines = [ln for ln in data.splitlines() if ln.strip()]
+    out: list[list[Any]] = []
+    for line in lines:
         if budget.spent:
-            return out, len(records) - i
-        budget.remaining -= ITEM_OVERHEAD
+            break
+        try:
+            c = json.loads(line)
+        except ValueError:
+            continue
+        if not isinstance(c, dict):
+            continue
+        budget.item()
         out.append(
-            {
-                "i": c.index,
-                "time": c.time,
-                "cmd": budget.clip(c.command, 1500),
-                "exit": c.exit_code,
-                "user": c.user,
-                "out": budget.clip(c.stdout, 2000),
-                "err": budget.clip(c.stderr, 1000),
-            }
+            [
+                c.get("index"),
+                str(c.get("time") or ""),
+                budget.clip(str(c.get("command") or ""), 1500),
+                c.get("exit_code"),
+                str(c.get("user") or ""),
+                budget.clip(str(c.get("stdout") or ""), 2000),
+                budget.clip(str(c.get("stderr") or ""), 1000),
+            ]
         )
-    return out, 0
+    return out, len(lines)
 
 
-def _files_mask(paths: TrialPaths) -> int:
-    return sum(1 << i for i, rel in enumerate(TRIAL_FILES) if (paths.dir / rel).is_file())
+def steps(trajectory: Any, budget: Budget) -> list[list[Any]]:
+    """[step id, source, time, message, reasoning, [[tool, arguments]], [outputs]]."""
+    raw = trajectory.get("steps") if isinstance(trajectory, dict) else None
+    out: list[list[Any]] = []
+    for i, s in enumerate(raw if isinstance(raw, list) else []):
+        if budget.spent:
+            break
+        if not isinstance(s, dict):
+            continue
+        budget.item()
+        calls = s["tool_calls"] if isinstance(s.get("tool_calls"), list) else []
+        obs = s["observation"] if isinstance(s.get("observation"), dict) else {}
+        results = obs["results"] if isinstance(obs.get("results"), list) else []
+        out.append(
+            [
+                s.get("step_id", i + 1),
+                str(s.get("source") or ""),
+                str(s.get("timestamp") or ""),
+                budget.clip(str(s.get("message") or ""), 4000),
+                budget.clip(str(s.get("reasoning_content") or ""), 3000),
+                [
+                    [
+                        str(c.get("function_name") or ""),
+                        budget.clip(_args_text(c.get("arguments")), 1500),
+                    ]
+                    for c in calls
+                    if isinstance(c, dict)
+                ],
+                [
+                    budget.clip(str(r.get("content") or ""), 3000)
+                    for r in results
+                    if isinstance(r, dict)
+                ],
+            ]
+        )
+    return out
+
+
+def _listing(path: str) -> list[str]:
+    try:
+        return os.listdir(path)
+    except OSError:
+        return []
+
+
+def _tail_final_answer(raw: bytes | None) -> str:
+    """`extra.final_answer` without parsing the whole trajectory (it is written last)."""
+    if not raw:
+        return ""
+    at = raw.rfind(b'"final_answer"')
+    if at < 0:
+        return ""
+    colon = raw.find(b":", at + 14)
+    try:
+        value, _ = json.JSONDecoder().raw_decode(
+            raw[colon + 1 :].decode("utf-8", "replace").lstrip()
+        )
+    except ValueError:
+        return ""
+    return value if isinstance(value, str) else ""
+
+
+def _step_count(raw: bytes | None, trajectory: Any) -> int | None:
+    """How many steps the trajectory has; None when there is no trajectory file."""
+    if raw is None:
+        return None
+    if isinstance(trajectory, dict) and isinstance(trajectory.get("steps"), list):
+        return len(trajectory["steps"])
+    return raw.count(b'"step_id"')
 
 
 def trial_detail(
     paths: TrialPaths, result: TrialResult, instructions: InstructionTable, budget: Budget
 ) -> dict[str, Any]:
-    """The drill-down data of one trial, within `budget`."""
-    exc = result.exception
-    exception = (
-        {
-            "type": exc.type,
-            "phase": exc.phase,
-            "message": budget.clip(exc.message, 2000),
-            "traceback": budget.clip(exc.traceback, 4000),
-        }
-        if exc
-        else None
-    )
-    grading = _grading(read_json(paths.grading_details), budget)
-    trajectory = read_json(paths.trajectory)
-    final = budget.clip(_final_answer(trajectory), 3000)
-    commands, more_commands = _commands(paths, budget)
-    steps, more_steps = _steps(trajectory, budget)
-    return {
-        "instruction": instructions.add(read_text(paths.instruction)),
-        "exception": exception,
-        "grading": grading,
-        "final": final,
-        "commands": commands,
-        "omitted_commands": more_commands,
-        "steps": steps,
-        "omitted_steps": more_steps,
-        "has_trajectory": isinstance(trajectory, dict),
-        "clipped": budget.clipped or bool(more_commands or more_steps),
-        "files": _files_mask(paths),
-    }
+    """The drill-down data of one trial, within `budget`; empty parts are left out."""
+    root = str(paths.dir)
+    join = os.path.join
+    present = {TRIAL_FILES[0]}
+    present.update(_listing(root))
+    present.update(f"{_VERIFIER}/{name}" for name in _listing(join(root, _VERIFIER)))
+    budget.remaining -= TRIAL_COST
+    d: dict[str, Any] = {}
+    raw_instruction = _read(join(root, _INSTRUCTION))
+    if raw_instruction is not None:
+        present.add(TRIAL_FILES[2])
+        d["ins"] = instructions.add(raw_instruction.decode("utf-8", errors="replace"))
+    if result.exception:
+        e = result.exception
+        d["exc"] = [e.type, e.phase, budget.clip(e.message, 2000), budget.clip(e.traceback, 4000)]
+    d["grading"] = grading(_json(_read(join(root, _GRADING))), budget)
+    raw_traj = _read(join(root, _TRAJECTORY))
+    if raw_traj is not None:
+        present.add(TRIAL_FILES[3])
+    trajectory = _json(raw_traj) if raw_traj and budget.remaining > STEP_FLOOR else None
+    final = _final_answer(trajectory) if trajectory is not None else _tail_final_answer(raw_traj)
+    final = budget.clip(final, 3000)
+    if final:
+        d["final"] = final
+    raw_cmds = _read(join(root, _COMMANDS))
+    if raw_cmds is not None:
+        present.add(TRIAL_FILES[4])
+    cmds, d["n_cmds"] = commands(raw_cmds, budget)
+    if cmds:
+        d["cmds"] = cmds
+    d["n_steps"] = _step_count(raw_traj, trajectory)
+    if trajectory is not None:
+        d["steps"] = steps(trajectory, budget)
+    phases = [[name, p.seconds, p.ok] for name, p in result.phases.items()]
+    if phases:
+        d["phases"] = phases
+    d["calls"] = [result.usage.calls, result.usage.retries]
+    if budget.clipped or d["n_cmds"] > len(cmds) or d["n_steps"] != len(d.get("steps", [])):
+        d["clipped"] = 1
+    if d["grading"] is not None:
+        present.add(TRIAL_FILES[5])
+    d["files"] = sum(1 << i for i, rel in enumerate(TRIAL_FILES) if rel in present)
+    return d

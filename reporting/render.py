@@ -22,15 +22,21 @@ from reporting import fmt
 
 STATIC = Path(__file__).parent / "static"
 
-_JSON_ESCAPES = str.maketrans(
-    {"<": "\\u003c", ">": "\\u003e", "&": "\\u0026", "\u2028": "\\u2028", "\u2029": "\\u2029"}
+_JSON_ESCAPES = (
+    ("<", "\\u003c"),
+    (">", "\\u003e"),
+    ("&", "\\u0026"),
+    ("\u2028", "\\u2028"),
+    ("\u2029", "\\u2029"),
 )
 
 
 def json_blob(data: Any) -> Markup:
     """JSON safe to place inside `<script type="application/json">` (no `</script>`)."""
     text = json.dumps(data, ensure_ascii=False, separators=(",", ":"), default=str)
-    return Markup(text.translate(_JSON_ESCAPES))
+    for char, escape in _JSON_ESCAPES:
+        text = text.replace(char, escape)
+    return Markup(text)
 
 
 @cache

@@ -185,10 +185,5 @@ def details_blob(job: JobArtifacts) -> dict[str, Any]:
     tasks = {t.result.task_id for t in job.trials}
     instructions = InstructionTable(cap=instruction_cap(len(tasks)))
     share = trial_budget(len(job.trials))
-    details = []
-    for t in job.trials:
-        d = trial_detail(t.paths, t.result, instructions, Budget(share))
-        d["phases"] = [[name, p.seconds, p.ok] for name, p in t.result.phases.items()]
-        d["usage"] = {"calls": t.result.usage.calls, "retries": t.result.usage.retries}
-        details.append(d)
+    details = [trial_detail(t.paths, t.result, instructions, Budget(share)) for t in job.trials]
     return {"files": TRIAL_FILES, "instructions": instructions.texts, "details": details}

@@ -114,16 +114,17 @@
     var st = status(r);
     var verdict = st === "excluded" ? badge("none", "excl", "excluded from scores")
       : st === "pass" ? badge("pass", "pass", "passed") : badge("fail", "fail", "failed");
+    var graded = r[C.scored] && r[C.outcome] === "graded";
     var tokens = (r[C.input_tokens] || 0).toLocaleString() + " in / " + (r[C.output_tokens] || 0).toLocaleString() + " out";
+    var calls = d.calls ? d.calls[0] + (d.calls[1] ? " (" + d.calls[1] + " retries)" : "") : null;
     return [
       h("div", { class: "badges" }, verdict, badge("none", "dot", "outcome: " + words(r[C.outcome])),
-        gate("task gate", r[C.task_gate], r[C.scored] && r[C.outcome] === "graded"),
-        gate("compliance", r[C.compliance], r[C.scored] && r[C.outcome] === "graded"),
+        gate("task gate", r[C.task_gate], graded), gate("compliance", r[C.compliance], graded),
         r[C.partial] ? badge("partial", "part", "partially graded") : null),
       kv([["task", r[C.task]], ["attempt", r[C.attempt]],
           ["reward", r[C.reward] == null ? "–" : r[C.reward].toFixed(3)],
           ["wall time", ob.duration(r[C.seconds])], ["cost", ob.money(r[C.cost])], ["tokens", tokens],
-          ["model calls", d.usage ? d.usage.calls + (d.usage.retries ? " (" + d.usage.retries + " retries)" : "") : null],
+          ["model calls", calls],
           ["phases", (d.phases || []).map(function (p) {
             return p[0] + (p[1] == null ? "" : " " + ob.duration(p[1])) + (p[2] === false ? " (failed)" : "");
           }).join(" · ")]]),
@@ -138,70 +139,64 @@
   function exceptionBlock(e) {
     if (!e) return null;
     return [section("Exception", "d-exception"),
-      h("p", null, h("b", { class: "mono", text: e.type }), " in phase ", h("b", { text: e.phase })),
-      pre(e.message, "exc"), fold("Traceback", pre(e.traceback), false)];
+      h("p", null, h("b", { class: "mono", text: e[0] }), " in phase ", h("b", { text: e[1] })),
+      pre(e[2], "exc"), fold("Traceback", pre(e[3]), false)];
   }
-  function gradingTable(kind, items) {
-    if (!items || !items.length) return null;
-    var head = kind === "rubric" ? ["Verdict", "Criterion", "Weight", "Judge explanation"]
-      : kind === "checks" ? ["Verdict", "Check", "Weight", "Message and evidence"] : ["Verdict", "Rule", "Message and evidence"];
-    var rows = items.map(function (it) {
-      if (kind === "rubric") {
-        return h("tr", { "data-kind": "rubric", "data-name": it.name },
-          h("td", { class: "verdict-cell" }, rubricBadge(it.verdict)),
-          h("td", null, h("b", { text: it.name }), h("div", { text: it.criterion }),
-            it.fact ? fold("Canonical fact", pre(it.fact)) : null),
-          h("td", { class: "r num", text: it.weight == null ? "" : it.weight }),
-          h("td", null, h("div", { class: "msg", text: it.explanation })));
-      }
-      var cells = [h("td", { class: "verdict-cell" }, verdictBadge(it.passed)),
-        h("td", null, h("b", { text: it.name }), h("div", { class: "hint", text: it.kind }))];
-      if (kind === "checks") cells.push(h("td", { class: "r num", text: it.weight == null ? "" : it.weight }));
-      cells.push(h("td", null, h("div", { class: "msg", text: it.message }), fold("Evidence", pre(it.evidence))));
-      return h("tr", { "data-kind": kind, "data-name": it.name }, cells);
-    });
-    return h("table", { class: "data compact grading", "data-section": kind },
-      h("thead", null, h("tr", null, head.map(function (t) { return h("th", { text: t }); }))), h("tbody", null, rows));
+  function dataTable(cls, heads, rows) {
+    return h("table", { class: "data compact " + cls },
+      h("thead", null, h("tr", null, heads.map(function (t) { return h("th", { text: t }); }))), h("tbody", null, rows));
   }
+  function nameCell(name, sub) { return h("td", null, h("b", { text: name }), sub ? h("div", { class: "hint", text: sub }) : null); }
+  function weightCell(w) { return h("td", { class: "r num", text: w == null ? "" : w }); }
   function gradingBlock(g) {
     var out = [section("Grading", "d-grading")];
-    if (!g || !g.present) { out.push(h("p", { class: "hint", text: "No grading details: the verifier did not run for this trial." })); return out; }
-    out.push(h("h4", { text: "Checks (task gate)" }), gradingTable("checks", g.checks) || h("p", { class: "hint", text: "none" }));
-    out.push(h("h4", { text: "Compliance rules" }), gradingTable("compliance", g.compliance) || h("p", { class: "hint", text: "none" }));
-    out.push(h("h4", { text: "Rubric (LLM judge)" }), gradingTable("rubric", g.rubric) || h("p", { class: "hint", text: "none" }));
+    if (!g) { out.push(h("p", { class: "hint", text: "No grading details: the verifier did not run for this trial." })); return out; }
+    var none = function () { return h("p", { class: "hint", text: "none" }); };
+    out.push(h("h4", { text: "Checks (task gate)" }), g.checks.length ? dataTable("grading", ["Verdict", "Check", "Weight", "Message and evidence"],
+      g.checks.map(function (c) {
+        return h("tr", { "data-kind": "check", "data-name": c[0] }, h("td", { class: "verdict-cell" }, verdictBadge(c[3])),
+          nameCell(c[0], c[1]), weightCell(c[2]), h("td", null, h("div", { class: "msg", text: c[4] }), fold("Evidence", pre(c[5]))));
+      })) : none());
+    out.push(h("h4", { text: "Compliance rules" }), g.compliance.length ? dataTable("grading", ["Verdict", "Rule", "Message and evidence"],
+      g.compliance.map(function (c) {
+        return h("tr", { "data-kind": "rule", "data-name": c[0] }, h("td", { class: "verdict-cell" }, verdictBadge(c[2])),
+          nameCell(c[0], c[1]), h("td", null, h("div", { class: "msg", text: c[3] }), fold("Evidence", pre(c[4]))));
+      })) : none());
+    out.push(h("h4", { text: "Rubric (LLM judge)" }), g.rubric.length ? dataTable("grading", ["Verdict", "Criterion", "Weight", "Judge explanation"],
+      g.rubric.map(function (c) {
+        return h("tr", { "data-kind": "rubric", "data-name": c[0] }, h("td", { class: "verdict-cell" }, rubricBadge(c[3])),
+          h("td", null, h("b", { text: c[0] }), h("div", { text: c[1] }), fold("Canonical fact", pre(c[5]))),
+          weightCell(c[2]), h("td", null, h("div", { class: "msg", text: c[4] })));
+      })) : none());
     return out;
   }
   function commandsBlock(d) {
-    var out = [section("Commands (audit record)", "d-commands")];
-    if (!d.commands.length && !d.omitted_commands) { out.push(h("p", { class: "hint", text: "No commands recorded." })); return out; }
-    var rows = d.commands.map(function (c) {
-      var bad = c.exit !== 0;
-      return h("tr", { "data-index": c.i },
-        h("td", { class: "num", text: c.i }),
-        h("td", { class: "num hint", text: (c.time || "").replace("T", " ").replace("Z", "") }),
-        h("td", { class: bad ? "exit-bad num" : "exit-0 num", text: c.exit == null ? "–" : c.exit }),
-        h("td", null, h("code", { text: c.cmd }), c.user ? h("span", { class: "hint", text: " as " + c.user }) : null,
-          fold("stdout", pre(c.out)), fold("stderr", pre(c.err))));
-    });
-    out.push(h("table", { class: "data compact", id: "d-commands-table" },
-      h("thead", null, h("tr", null, ["#", "time", "exit", "command"].map(function (t) { return h("th", { text: t }); }))),
-      h("tbody", null, rows)));
-    if (d.omitted_commands) out.push(h("p", { class: "note", text: d.omitted_commands + " more commands are in agent/commands.jsonl." }));
+    var out = [section("Commands (audit record)", "d-commands")], cmds = d.cmds || [];
+    if (!d.n_cmds) { out.push(h("p", { class: "hint", text: "No commands recorded." })); return out; }
+    if (cmds.length) out.push(dataTable("", ["#", "time", "exit", "command"], cmds.map(function (c) {
+      return h("tr", { "data-index": c[0] },
+        h("td", { class: "num", text: c[0] }),
+        h("td", { class: "num hint", text: (c[1] || "").replace("T", " ").replace("Z", "") }),
+        h("td", { class: c[3] === 0 ? "exit-0 num" : "exit-bad num", text: c[3] == null ? "–" : c[3] }),
+        h("td", null, h("code", { text: c[2] }), c[4] ? h("span", { class: "hint", text: " as " + c[4] }) : null,
+          fold("stdout", pre(c[5])), fold("stderr", pre(c[6]))));
+    })));
+    if (d.n_cmds > cmds.length) out.push(h("p", { class: "note", text: (d.n_cmds - cmds.length) + " of " + d.n_cmds + " commands are only in agent/commands.jsonl." }));
     return out;
   }
   function stepsBlock(d) {
-    var out = [section("Trajectory", "d-trajectory")];
-    if (!d.has_trajectory) { out.push(h("p", { class: "hint", text: "No trajectory was recorded." })); return out; }
-    d.steps.forEach(function (s) {
-      out.push(h("div", { class: "step", "data-step": s.id },
-        h("div", { class: "step-head" }, h("span", { class: "src src-" + s.source, text: s.source }),
-          h("span", { text: "step " + s.id }), h("span", { text: s.time })),
-        s.reasoning ? fold("Reasoning", pre(s.reasoning)) : null,
-        s.message ? h("div", { class: "msg", text: s.message }) : null,
-        s.tools.map(function (t) { return h("div", { class: "tool" }, "→ ", h("b", { text: t.name }), pre(t.args)); }),
-        s.results.map(function (text) { return text ? fold("Output (" + text.length.toLocaleString() + " chars)", pre(text), text.length < 600) : null; })));
+    var out = [section("Trajectory", "d-trajectory")], steps = d.steps || [];
+    if (d.n_steps == null) { out.push(h("p", { class: "hint", text: "No trajectory was recorded." })); return out; }
+    steps.forEach(function (s) {
+      out.push(h("div", { class: "step", "data-step": s[0] },
+        h("div", { class: "step-head" }, h("span", { class: "src src-" + s[1], text: s[1] }),
+          h("span", { text: "step " + s[0] }), h("span", { text: s[2] })),
+        s[4] ? fold("Reasoning", pre(s[4])) : null,
+        s[3] ? h("div", { class: "msg", text: s[3] }) : null,
+        s[5].map(function (t) { return h("div", { class: "tool" }, "→ ", h("b", { text: t[0] }), pre(t[1])); }),
+        s[6].map(function (text) { return text ? fold("Output (" + text.length.toLocaleString() + " chars)", pre(text), text.length < 600) : null; })));
     });
-    if (d.omitted_steps) out.push(h("p", { class: "note", text: d.omitted_steps + " more steps are in agent/trajectory.json." }));
+    if (d.n_steps > steps.length) out.push(h("p", { class: "note", text: (d.n_steps - steps.length) + " of " + d.n_steps + " steps are only in agent/trajectory.json." }));
     return out;
   }
 
@@ -211,10 +206,10 @@
     var r = T.rows[i], all = details(), d = all.details[i];
     document.getElementById("drill-title").textContent = name;
     body.replaceChildren();
-    var instruction = d.instruction == null ? null : all.instructions[d.instruction];
+    var instruction = d.ins == null ? null : all.instructions[d.ins];
     [header(r, d), files(name, d.files, all.files),
      d.clipped ? h("p", { class: "note", text: "Long texts are clipped in this report; the trial's files hold them in full." }) : null,
-     exceptionBlock(d.exception), gradingBlock(d.grading),
+     exceptionBlock(d.exc), gradingBlock(d.grading),
      d.final ? [section("Final answer", "d-final"), h("div", { class: "msg step", text: d.final })] : null,
      instruction ? [section("Instruction", "d-instruction"), fold("Show the instruction given to the agent", pre(instruction), false)] : null,
      commandsBlock(d), stepsBlock(d)].forEach(function (part) {
