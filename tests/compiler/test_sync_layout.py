@@ -46,6 +46,11 @@ def test_every_example_spec_becomes_harbor_tasks(project: Project) -> None:
     for spec in specs:
         source = spec.relative_to(REPO).as_posix()
         assert made_by[source] == expected_task_count(spec), source
+        has_sidecars = re.search(r"^\s+(custom_)?sidecars:", spec.read_text(), re.M) is not None
+        for task_id in project.task_ids():
+            if project.task_toml(task_id)["metadata"]["source"] == source:
+                compose = project.tasks / task_id / "environment" / "docker-compose.yaml"
+                assert compose.is_file() == has_sidecars, f"{task_id}: compose file"
     assert sum(made_by.values()) == sum(expected_task_count(s) for s in specs)
 
 
