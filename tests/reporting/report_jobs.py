@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
 
@@ -311,3 +312,52 @@ def hand_made_specs() -> list[TrialSpec]:
         TrialSpec("log-spike", 2, IE, category="logs", difficulty="medium", seconds=100, cost=0.08),
         TrialSpec("log-spike", 3, CA, category="logs", difficulty="medium", seconds=110, cost=0.09),
     ]
+
+
+VOID = {"br", "hr", "img", "input", "meta", "link", "area", "base", "col", "source", "wbr"}
+
+
+class _TextOf(HTMLParser):
+    """Text content of every element carrying attribute `attr` (= `value` when given)."""
+
+    def __init__(self, attr: str, value: str | None) -> None:
+        super().__init__()
+        self.attr, self.value = attr, value
+        self.found: list[str] = []
+        self._open: list[tuple[int, list[str]]] = []
+        self._depth = 0
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag in VOID:
+            return
+        self._depth += 1
+        got = dict(attrs)
+        if self.attr in got and (self.value is None or got[self.attr] == self.value):
+            self._open.append((self._depth, []))
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in VOID:
+            return
+        if self._open and self._open[-1][0] == self._depth:
+            _, parts = self._open.pop()
+            self.found.append(" ".join(" ".join(parts).split()))
+            if self._open:
+                self._open[-1][1].extend(parts)
+        self._depth -= 1
+
+    def handle_data(self, data: str) -> None:
+        if self._open:
+            self._open[-1][1].append(data)
+
+
+def texts_of(html: str, attr: str, value: str | None = None) -> list[str]:
+    """Whitespace-normalised text of each element with `attr` (= `value`), in closing order."""
+    parser = _TextOf(attr, value)
+    parser.feed(html)
+    return parser.found
+
+
+def text_of(html: str, attr: str, value: str | None = None) -> str:
+    found = texts_of(html, attr, value)
+    assert found, f"no element with {attr}={value!r}"
+    return found[0]

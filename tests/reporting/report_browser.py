@@ -214,6 +214,15 @@ class Chrome:
             raise RuntimeError(f"{expression}: {out['exceptionDetails']}")
         return out.get("result", {}).get("value")
 
+    def wait_until(self, expression: str, timeout: float = 10) -> Any:
+        """Poll a JS expression until it is truthy; return its last value."""
+        deadline = time.monotonic() + timeout
+        while True:
+            value = self.eval(expression)
+            if value or time.monotonic() > deadline:
+                return value
+            time.sleep(0.05)
+
     def errors(self) -> list[str]:
         """Console errors, uncaught exceptions and error log entries seen since `open`."""
         found = []
