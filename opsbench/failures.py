@@ -80,7 +80,7 @@ def classify(exc: BaseException, phase: str) -> Outcome:
     """
     if isinstance(exc, TrialFailure):
         return exc.outcome
-    if isinstance(exc, KeyboardInterrupt | _cancelled_types()):
+    if isinstance(exc, (KeyboardInterrupt, *_cancelled_types())):
         return Outcome.CANCELLED
     if phase == "agent":
         return Outcome.AGENT_ERROR
