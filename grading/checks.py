@@ -288,10 +288,67 @@ def _transcript(check: dict[str, Any], ctx: CheckContext) -> tuple[bool, str, di
     return not problems, "; ".join(problems) or "ok", evidence
 
 
+_NUMBER = re.compile(r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?")
+
+
+def _number(text: str) -> float:
+    """The first number in `text`, with `,` and `_` digit separators ignored."""
+    match = _NUMBER.search(text.replace(",", "").replace("_", ""))
+    if match is None:
+        raise ValueError(f"no number in {text.strip()[:80]!r}")
+    return float(match.group())
+
+
+def _canonical(check: dict[str, Any], ctx: CheckContext) -> tuple[float, dict[str, Any]]:
+    """The true value for an `answer` check, with where it came from."""
+    if check.get("query"):
+        payload = prometheus_query(ctx, check["query"])
+        data = payload.get("data", {})
+        result = data.get("result", [])
+        if data.get("resultType") == "scalar":
+            result = [{"metric": {}, "value": result}]
+        ranked = sorted(result, key=_series_value, reverse=True)
+        if not ranked:
+            raise RuntimeError(f"the query returned no series: {check['query']}")
+        return _series_value(ranked[0]), {"query": check["query"], "result": ranked[:5]}
+    if check.get("run"):
+        at = "" if ctx.scenario_time is None else str(int(ctx.scenario_time))
+        command = f"export SCENARIO_TIME={shlex.quote(at)}\n{check['run']}"
+        res = ctx.exec(command, "root", float(check.get("timeout_sec", 60)))
+        source = {"command": check["run"], "exit_code": res.exit_code, "stdout": clip(res.stdout)}
+        if res.exit_code != 0:
+            raise RuntimeError(f"the command exited {res.exit_code}: {res.stderr.strip()[-300:]}")
+        return _number(res.stdout), source
+    return float(check["value"]), {"value": check["value"]}
+
+
+def _answer(check: dict[str, Any], ctx: CheckContext) -> tuple[bool, str, dict[str, Any]]:
+    matches = list(re.finditer(check["pattern"], ctx.final_answer, re.M))
+    evidence: dict[str, Any] = {"pattern": check["pattern"]}
+    if not matches:
+        return False, "the final answer has no number matching the pattern", evidence
+    captured = matches[-1].group(1) or ""
+    evidence["captured"] = captured
+    try:
+        got = _number(captured)
+    except ValueError as exc:
+        return False, f"the answer's value is not a number: {exc}", evidence
+    truth, source = _canonical(check, ctx)
+    allowed = max(
+        float(check.get("tolerance", 0)),
+        abs(truth) * float(check.get("tolerance_pct", 0)) / 100,
+    )
+    evidence.update(answer=got, expected=truth, allowed_difference=allowed, source=source)
+    if math.isnan(truth) or abs(got - truth) > allowed + 1e-9:
+        return False, f"answered {got}, expected {truth:g} ± {allowed:g}", evidence
+    return True, f"answered {got}, expected {truth:g} ± {allowed:g}", evidence
+
+
 _RUNNERS: dict[str, Callable[[dict[str, Any], CheckContext], tuple[bool, str, dict[str, Any]]]] = {
     "command": _command,
     "file": _file,
     "http": _http,
     "promql": _promql,
     "transcript": _transcript,
+    "answer": _answer,
 }

@@ -212,8 +212,48 @@ class TranscriptCheck(CheckBase):
     _re1 = field_validator("answer_matches")(lambda v: _compile_regex(v))
 
 
+class AnswerCheck(CheckBase):
+    """A number in the final answer, compared with a canonical value within a tolerance.
+
+    `pattern` captures the number (its last match counts; `,` and `_` separators are
+    ignored). The canonical value is the top series of a PromQL `query` at the scenario
+    time, the number a `run` command prints in the task container (`$SCENARIO_TIME` holds
+    the scenario clock in Unix seconds), or a fixed `value`: exactly one of the three.
+    It passes when the difference is within `tolerance` or within `tolerance_pct` percent
+    of the canonical value, whichever is wider.
+    """
+
+    kind: Literal["answer"]
+    pattern: Regex = Field(description="Exactly one capture group: the number in the answer.")
+    query: str | None = Field(None, min_length=1)
+    run: str | None = Field(None, min_length=1)
+    value: float | None = None
+    tolerance: float = Field(0.0, ge=0, description="Absolute tolerance.")
+    tolerance_pct: float = Field(0.0, ge=0, description="Tolerance in percent of the truth.")
+    timeout_sec: float = Field(60, gt=0, description="For `run`.")
+
+    @field_validator("pattern")
+    @classmethod
+    def _one_group(cls, value: str) -> str:
+        _compile_regex(value)
+        groups = re.compile(value).groups
+        if groups != 1:
+            raise ValueError(f"a pattern with exactly one capture group, found {groups}")
+        return value
+
+    _q = field_validator("query")(lambda v: v if v is None else validate_promql(v))
+
+    @model_validator(mode="after")
+    def _one_source(self) -> AnswerCheck:
+        given = [f for f in ("query", "run", "value") if getattr(self, f) is not None]
+        if len(given) != 1:
+            found = ", ".join(given) or "none"
+            raise ValueError(f"exactly one of `query`, `run`, `value`, found {found}")
+        return self
+
+
 Check = Annotated[
-    CommandCheck | HttpCheck | FileCheck | PromqlCheck | TranscriptCheck,
+    CommandCheck | HttpCheck | FileCheck | PromqlCheck | TranscriptCheck | AnswerCheck,
     Field(discriminator="kind"),
 ]
 
@@ -329,9 +369,10 @@ class TaskSpec(Strict):
             dupes = sorted({n for n in names if names.count(n) > 1})
             if dupes:
                 raise ValueError(f"unique names in `{field}`, found {', '.join(dupes)} twice")
-        uses_prom = any(isinstance(c, PromqlCheck) for c in self.checks) or any(
-            isinstance(c.fact, PromqlFact) for c in self.rubric
-        )
+        uses_prom = any(
+            isinstance(c, PromqlCheck) or (isinstance(c, AnswerCheck) and c.query is not None)
+            for c in self.checks
+        ) or any(isinstance(c.fact, PromqlFact) for c in self.rubric)
         if uses_prom and "o11y" not in self.environment.sidecars:
             raise ValueError("`environment.sidecars` to include 'o11y' for promql checks/facts")
         return self
