@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import random
+import resource
 import sys
 import tempfile
 import time
@@ -32,7 +34,10 @@ from opsbench.models.result import (  # noqa: E402
     VariantInfo,
 )
 from opsbench.paths import JobPaths  # noqa: E402
-from reporting.run_report import write_run_report  # noqa: E402
+from reporting.collect import PendingDetails  # noqa: E402
+from reporting.load import load_job  # noqa: E402
+from reporting.render import render  # noqa: E402
+from reporting.run_report import run_report_context, write_run_report  # noqa: E402
 
 CATEGORIES = ("alerts", "logs", "traces", "kubernetes", "capacity", "dns", "tls", "databases")
 DIFFICULTIES = ("easy", "medium", "hard")
@@ -187,29 +192,53 @@ def build_job(job_dir: Path, trials: int, attempts: int, seed: int = 7) -> None:
         write_trial(job, rng, n // attempts, n % attempts + 1)
 
 
+def cpu_seconds() -> float:
+    """CPU time of this process and of its finished children (the report's workers)."""
+    own, kids = (
+        resource.getrusage(resource.RUSAGE_SELF),
+        resource.getrusage(resource.RUSAGE_CHILDREN),
+    )
+    return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
+
+
+def phases(job_dir: Path) -> None:
+    """The serial cost of each phase, for finding what to optimise."""
+    t = time.perf_counter()
+    job = load_job(job_dir)
+    loaded = time.perf_counter()
+    summary = summarize_job(job.results)
+    summarized = time.perf_counter()
+    details = PendingDetails(job.trials, workers=1).result()
+    collected = time.perf_counter()
+    html = render("run_report.html.j2", **run_report_context(job, summary, details))
+    rendered = time.perf_counter()
+    print(
+        f"  serial phases: load {loaded - t:.2f}s · metrics {summarized - loaded:.2f}s · "
+        f"drill-down data {collected - summarized:.2f}s · render {rendered - collected:.2f}s "
+        f"({len(html) / 1e6:.2f} MB)"
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--trials", type=int, default=10_000)
     parser.add_argument("--attempts", type=int, default=5)
-    parser.add_argument("--keep", type=Path, help="build the job here and keep it")
+    parser.add_argument("--keep", type=Path, help="build the job here (or reuse it) and keep it")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="opsbench-report-bench-") as tmp:
         job_dir = args.keep or Path(tmp) / "bench-job"
-        t = time.perf_counter()
-        if not JobPaths(job_dir).result.parent.joinpath("config.json").is_file():
+        if not JobPaths(job_dir).config.is_file():
+            t = time.perf_counter()
             build_job(job_dir, args.trials, args.attempts)
-        print(f"built {args.trials} trials in {time.perf_counter() - t:.1f}s")
-        t = time.perf_counter()
+            print(f"built {args.trials} trials in {time.perf_counter() - t:.1f}s")
+        cpu, t = cpu_seconds(), time.perf_counter()
         report = write_run_report(job_dir)
-        elapsed = time.perf_counter() - t
+        elapsed, cpu = time.perf_counter() - t, cpu_seconds() - cpu
         size = report.stat().st_size
-        print(f"render: {elapsed:.2f}s (target < 5 s)")
+        print(f"trials: {len(JobPaths(job_dir).trial_dirs())} · cores: {os.cpu_count()}")
+        print(f"render: {elapsed:.2f}s wall, {cpu:.2f}s CPU (target < 5 s)")
         print(f"size:   {size / 1e6:.2f} MB (target < 10 MB)")
-        from reporting.load import load_job
-
-        t = time.perf_counter()
-        summarize_job(load_job(job_dir).results)
-        print(f"  of which loading + metrics: {time.perf_counter() - t:.2f}s")
+        phases(job_dir)
 
 
 if __name__ == "__main__":

@@ -57,7 +57,8 @@ _INSTRUCTION, _TRAJECTORY, _COMMANDS, _GRADING = (
     str(p)
     for p in (_LAYOUT.instruction, _LAYOUT.trajectory, _LAYOUT.commands, _LAYOUT.grading_details)
 )
-_VERIFIER = str(_LAYOUT.verifier)
+_OPTIONAL = (TRIAL_FILES[1], TRIAL_FILES[6], TRIAL_FILES[7])
+"""Linked files the drill-down does not read: checked for existence only."""
 
 
 def trial_budget(n_trials: int) -> int:
@@ -286,13 +287,6 @@ def steps(trajectory: Any, budget: Budget) -> list[list[Any]]:
     return out
 
 
-def _listing(path: str) -> list[str]:
-    try:
-        return os.listdir(path)
-    except OSError:
-        return []
-
-
 def _tail_final_answer(raw: bytes | None) -> str:
     """`extra.final_answer` without parsing the whole trajectory (it is written last)."""
     if not raw:
@@ -319,24 +313,43 @@ def _step_count(raw: bytes | None, trajectory: Any) -> int | None:
     return raw.count(b'"step_id"')
 
 
+@dataclass(frozen=True)
+class TrialFacts:
+    """What the drill-down needs from `result.json` (small, so cheap to send to workers)."""
+
+    exception: tuple[str, str, str, str] | None
+    phases: tuple[tuple[str, float | None, bool | None], ...]
+    calls: int
+    retries: int
+
+    @classmethod
+    def of(cls, result: TrialResult) -> TrialFacts:
+        e = result.exception
+        return cls(
+            exception=(e.type, e.phase, e.message, e.traceback) if e else None,
+            phases=tuple((name, p.seconds, p.ok) for name, p in result.phases.items()),
+            calls=result.usage.calls,
+            retries=result.usage.retries,
+        )
+
+
 def trial_detail(
-    paths: TrialPaths, result: TrialResult, instructions: InstructionTable, budget: Budget
+    trial_dir: str, facts: TrialFacts, instructions: InstructionTable, budget: Budget
 ) -> dict[str, Any]:
     """The drill-down data of one trial, within `budget`; empty parts are left out."""
-    root = str(paths.dir)
+    root = trial_dir
     join = os.path.join
     present = {TRIAL_FILES[0]}
-    present.update(_listing(root))
-    present.update(f"{_VERIFIER}/{name}" for name in _listing(join(root, _VERIFIER)))
+    present.update(rel for rel in _OPTIONAL if os.path.exists(join(root, rel)))
     budget.remaining -= TRIAL_COST
     d: dict[str, Any] = {}
     raw_instruction = _read(join(root, _INSTRUCTION))
     if raw_instruction is not None:
         present.add(TRIAL_FILES[2])
         d["ins"] = instructions.add(raw_instruction.decode("utf-8", errors="replace"))
-    if result.exception:
-        e = result.exception
-        d["exc"] = [e.type, e.phase, budget.clip(e.message, 2000), budget.clip(e.traceback, 4000)]
+    if facts.exception:
+        kind, phase, message, traceback = facts.exception
+        d["exc"] = [kind, phase, budget.clip(message, 2000), budget.clip(traceback, 4000)]
     d["grading"] = grading(_json(_read(join(root, _GRADING))), budget)
     raw_traj = _read(join(root, _TRAJECTORY))
     if raw_traj is not None:
@@ -355,10 +368,9 @@ def trial_detail(
     d["n_steps"] = _step_count(raw_traj, trajectory)
     if trajectory is not None:
         d["steps"] = steps(trajectory, budget)
-    phases = [[name, p.seconds, p.ok] for name, p in result.phases.items()]
-    if phases:
-        d["phases"] = phases
-    d["calls"] = [result.usage.calls, result.usage.retries]
+    if facts.phases:
+        d["phases"] = [list(p) for p in facts.phases]
+    d["calls"] = [facts.calls, facts.retries]
     if budget.clipped or d["n_cmds"] > len(cmds) or d["n_steps"] != len(d.get("steps", [])):
         d["clipped"] = 1
     if d["grading"] is not None:

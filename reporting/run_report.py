@@ -16,14 +16,7 @@ from opsbench.failures import POLICY
 from opsbench.metrics import JobSummary, summarize_job, trial_seconds, verdict
 from opsbench.models.result import Outcome, TrialResult
 from reporting import charts
-from reporting.drilldown import (
-    TRIAL_FILES,
-    Budget,
-    InstructionTable,
-    instruction_cap,
-    trial_budget,
-    trial_detail,
-)
+from reporting.collect import PendingDetails
 from reporting.load import JobArtifacts, config_value, load_job
 from reporting.render import generated_at, render, write_page
 
@@ -72,16 +65,26 @@ class OutcomeRow:
 def write_run_report(job_dir: Path) -> Path:
     """Render `run_report.html` for the job at `job_dir` and return its path."""
     job = load_job(job_dir)
-    return render_run_report(job, summarize_job(job.results))
+    with PendingDetails(job.trials) as details:
+        summary = summarize_job(job.results)
+        blob = details.result()
+    return render_run_report(job, summary, blob)
 
 
-def render_run_report(job: JobArtifacts, summary: JobSummary) -> Path:
+def render_run_report(
+    job: JobArtifacts, summary: JobSummary, details: dict[str, Any] | None = None
+) -> Path:
     """Render an already loaded job (the comparison reuses what it loaded)."""
-    html = render("run_report.html.j2", **run_report_context(job, summary))
+    if details is None:
+        with PendingDetails(job.trials) as pending:
+            details = pending.result()
+    html = render("run_report.html.j2", **run_report_context(job, summary, details))
     return write_page(job.paths.report, html)
 
 
-def run_report_context(job: JobArtifacts, summary: JobSummary) -> dict[str, Any]:
+def run_report_context(
+    job: JobArtifacts, summary: JobSummary, details: dict[str, Any]
+) -> dict[str, Any]:
     results = job.results
     return {
         "title": job.paths.name,
@@ -103,7 +106,7 @@ def run_report_context(job: JobArtifacts, summary: JobSummary) -> dict[str, Any]
         "categories": sorted({t.category for t in summary.tasks}),
         "difficulties": list(summary.by_difficulty),
         "trials_blob": {"columns": TRIAL_COLUMNS, "rows": [trial_row(r) for r in results]},
-        "details_blob": details_blob(job),
+        "details_blob": details,
         "generated": generated_at(),
         "version": __version__,
     }
@@ -179,11 +182,3 @@ def trial_row(r: TrialResult) -> list[Any]:
         r.usage.input_tokens,
         r.usage.output_tokens,
     ]
-
-
-def details_blob(job: JobArtifacts) -> dict[str, Any]:
-    tasks = {t.result.task_id for t in job.trials}
-    instructions = InstructionTable(cap=instruction_cap(len(tasks)))
-    share = trial_budget(len(job.trials))
-    details = [trial_detail(t.paths, t.result, instructions, Budget(share)) for t in job.trials]
-    return {"files": TRIAL_FILES, "instructions": instructions.texts, "details": details}

@@ -7,10 +7,15 @@ import math
 import re
 from pathlib import Path
 
+import pytest
+
 from opsbench.models.result import Outcome, TrialResult
 from opsbench.models.trajectory import Step
 from opsbench.paths import JobPaths
+from reporting import collect
+from reporting.collect import PendingDetails
 from reporting.drilldown import DETAIL_BUDGET
+from reporting.load import load_job
 from reporting.run_report import write_run_report
 from tests.reporting.report_jobs import TrialSpec, text_of, texts_of, write_job
 
@@ -146,3 +151,24 @@ def test_large_jobs_stay_within_the_budget(tmp_path: Path) -> None:
     html = write_run_report(job_dir).read_text(encoding="utf-8")
     assert len(html) < DETAIL_BUDGET + 1_000_000
     assert "more characters in the trial's files" in html
+
+
+def test_parallel_collection_matches_serial(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    specs = [
+        TrialSpec(
+            f"t{i % 7}", i // 7 + 1, Outcome.GRADED, passed=i % 3 == 0, instruction=f"do {i % 7}"
+        )
+        for i in range(40)
+    ]
+    job_dir = tmp_path / "job"
+    write_job(job_dir, specs)
+    job = load_job(job_dir)
+    serial = PendingDetails(job.trials, workers=1).result()
+    monkeypatch.setattr(collect, "PARALLEL_MIN", 1)
+    with PendingDetails(job.trials, workers=2) as pending:
+        assert len(pending.futures) > 1
+        parallel = pending.result()
+    assert parallel == serial
+    assert len(serial["instructions"]) == 7
