@@ -24,7 +24,6 @@ from typing import TYPE_CHECKING, Any
 
 import grading
 from opsbench import __version__
-from opsbench.errors import SpecError, SpecIssue
 from opsbench.images import BUILTIN_SIDECARS, TASK_BASE
 from opsbench.paths import ProjectPaths, TaskPaths
 
@@ -239,38 +238,23 @@ def _task_toml(spec: TaskSpec, checksum: str, source: str, params: dict[str, Any
 
 def compile_all(paths: ProjectPaths, spec_root: Path | None = None) -> list[CompiledTask]:
     """Load, validate and render every spec; raise SpecError before anything is written."""
-    from opsbench.specload import load_specs
+    from opsbench.specload import load_specs, spec_tree_root
 
     # Read the shared inputs afresh each compile (a long-lived process may see them change).
     _shared_context_digest.cache_clear()
     _grading_copy.cache_clear()
     root = spec_root or paths.specs
     loaded = load_specs(root, paths.templates if spec_root is None else None)
-    issues: list[SpecIssue] = []
-    display_root = root if root.is_dir() else root.parent
-    compiled = []
-    for item in loaded:
-        unknown = [s for s in item.spec.environment.sidecars if s not in BUILTIN_SIDECARS]
-        name = _source_name(item.source, display_root)
-        if unknown:
-            issues.append(
-                SpecIssue(
-                    name,
-                    "environment.sidecars",
-                    f"a built-in sidecar ({', '.join(sorted(BUILTIN_SIDECARS))}) or an entry "
-                    f"in custom_sidecars, found {', '.join(unknown)}",
-                )
-            )
-            continue
-        compiled.append(compile_task(item, paths.environment, name))
-    if issues:
-        raise SpecError(issues)
-    return compiled
+    display_root = root if root.is_dir() else spec_tree_root(root)
+    return [
+        compile_task(item, paths.environment, _source_name(item.source, display_root))
+        for item in loaded
+    ]
 
 
 def _source_name(path: Path, root: Path) -> str:
     try:
-        return path.relative_to(root.parent).as_posix()
+        return path.resolve().relative_to(root.resolve().parent).as_posix()
     except ValueError:
         return path.name
 

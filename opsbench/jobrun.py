@@ -41,13 +41,20 @@ class JobSetup:
 
 
 def compile_and_select(
-    paths: ProjectPaths, names: list[str], spec_path: Path | None
+    paths: ProjectPaths, names: list[str], spec_path: Path | None, write: bool = True
 ) -> tuple[dict[str, TaskPaths], dict[str, str]]:
-    """Sync tasks/, then pick the named ones (an unknown name lists close matches)."""
-    from opsbench.compile import read_task_checksum, sync
+    """Sync tasks/ (or, with `write=False`, compile in memory only: a dry run writes
+    nothing), then pick the named ones (an unknown name lists close matches)."""
+    from opsbench.compile import compile_all, read_task_checksum, sync
 
-    report = sync(paths, spec_path)
-    tasks = {t: TaskPaths(paths.tasks / t) for t in report.tasks}
+    if write:
+        ids = sync(paths, spec_path).tasks
+        known: dict[str, str] = {}
+    else:
+        compiled = compile_all(paths, spec_path)
+        ids = [t.task_id for t in compiled]
+        known = {t.task_id: t.checksum for t in compiled}
+    tasks = {t: TaskPaths(paths.tasks / t) for t in ids}
     if names:
         unknown = [n for n in names if n not in tasks]
         if unknown:
@@ -58,7 +65,7 @@ def compile_and_select(
                 lines.append(f"--task-name: unknown task {n!r}{hint}")
             raise OpsbenchError("\n".join(lines))
         tasks = {n: tasks[n] for n in names}
-    return tasks, {t: read_task_checksum(tp) for t, tp in tasks.items()}
+    return tasks, {t: known.get(t) or read_task_checksum(tp) for t, tp in tasks.items()}
 
 
 def check_resume(job: JobPaths, config: JobConfig) -> None:

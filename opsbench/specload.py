@@ -16,6 +16,8 @@ import difflib
 import itertools
 import json
 import re
+import types
+import typing
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -81,9 +83,9 @@ def discover(spec_root: Path) -> list[Path]:
 
 def load_specs(spec_root: Path, templates: Path | None = None) -> list[LoadedSpec]:
     """Load and validate every spec; raise SpecError listing all issues found."""
-    templates = templates or (spec_root / "_templates" if spec_root.is_dir() else spec_root.parent)
+    display_root = spec_root if spec_root.is_dir() else spec_tree_root(spec_root)
+    templates = templates or display_root / "_templates"
     env, loader = _jinja(templates)
-    display_root = spec_root if spec_root.is_dir() else spec_root.parent
     loaded: list[LoadedSpec] = []
     issues: list[SpecIssue] = []
     for path in discover(spec_root):
@@ -99,15 +101,25 @@ def load_specs(spec_root: Path, templates: Path | None = None) -> list[LoadedSpe
     return loaded
 
 
+def spec_tree_root(spec_file: Path) -> Path:
+    """The spec tree a single file belongs to (the nearest parent holding `_templates/` or
+    named `tasks-spec`), so it compiles alone exactly as it does in the tree: same category
+    (its directory under the root) and same snippets. A loose file is its own root."""
+    for parent in spec_file.resolve().parents:
+        if (parent / "_templates").is_dir() or parent.name == "tasks-spec":
+            return parent
+    return spec_file.resolve().parent
+
+
 def _display(path: Path, root: Path) -> str:
     try:
-        return str(path.relative_to(root.parent))
+        return str(path.resolve().relative_to(root.resolve().parent))
     except ValueError:
         return str(path)
 
 
 def _category_of(path: Path, root: Path) -> str | None:
-    rel = path.relative_to(root)
+    rel = path.resolve().relative_to(root.resolve())
     return rel.parts[0] if len(rel.parts) > 1 else None
 
 
@@ -115,7 +127,7 @@ def _load_file(
     path: Path, name: str, category: str | None, env: jinja2.Environment, loader: _RecordingLoader
 ) -> Iterator[LoadedSpec]:
     text = path.read_text(encoding="utf-8")
-    header, body = _split_header(text)
+    header, body, offset = _split_header(text)
     combos = _combinations(header, name)
     issues: list[SpecIssue] = []
     template: jinja2.Template | None = None
@@ -133,10 +145,10 @@ def _load_file(
                 rendered = template.render(**params)
         except jinja2.TemplateError as exc:
             lineno = getattr(exc, "lineno", None)
-            line = f"line {lineno}: " if lineno else ""
+            line = f"line {lineno + offset}: " if lineno else ""
             issues.append(SpecIssue(where, "template", f"{line}{exc}"))
             continue
-        data = _parse_yaml(rendered, where)
+        data = _parse_yaml(rendered, where, offset)
         if not isinstance(data, dict):
             issues.append(SpecIssue(where, "", f"a YAML mapping, found {type(data).__name__}"))
             continue
@@ -159,21 +171,29 @@ def _load_file(
         raise SpecError(issues)
 
 
-def _split_header(text: str) -> tuple[dict[str, Any] | None, str]:
-    """Separate a template's `matrix:`/`cases:` header document from its body."""
-    parts = _DOC_SPLIT.split(text, maxsplit=2)
-    # A leading `---` yields an empty first part.
-    if parts and not parts[0].strip():
-        parts = parts[1:]
-    if len(parts) < 2:
-        return None, text
+def _split_header(text: str) -> tuple[dict[str, Any] | None, str, int]:
+    """Separate a template's `matrix:`/`cases:` header document from its body.
+
+    Returns (header, body, offset): `offset` is the number of file lines before the body,
+    so a line number in the body plus `offset` is the line in the file.
+    """
+    seps = list(_DOC_SPLIT.finditer(text))
+    if seps and not text[: seps[0].start()].strip():
+        seps = seps[1:]  # a leading `---` only opens the first document
+        head_start = _DOC_SPLIT.search(text)
+        head_text = text[head_start.end() : seps[0].start()] if seps and head_start else ""
+    else:
+        head_text = text[: seps[0].start()] if seps else ""
+    if not seps:
+        return None, text, 0
     try:
-        head = yaml.load(parts[0], Loader=_Loader)
+        head = yaml.load(head_text, Loader=_Loader)
     except yaml.YAMLError:
-        return None, text
+        return None, text, 0
     if isinstance(head, dict) and head and set(head) <= {"matrix", "cases"}:
-        return head, "---".join(parts[1:])
-    return None, text
+        body_start = seps[0].end()
+        return head, text[body_start:], text[:body_start].count("\n")
+    return None, text, 0
 
 
 def _combinations(header: dict[str, Any] | None, name: str) -> list[dict[str, Any]]:
@@ -200,12 +220,12 @@ def _fmt_params(params: dict[str, Any]) -> str:
     return ", ".join(f"{k}={v}" for k, v in sorted(params.items()))
 
 
-def _parse_yaml(text: str, where: str) -> Any:
+def _parse_yaml(text: str, where: str, offset: int = 0) -> Any:
     try:
         return yaml.load(text, Loader=_Loader)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
-        loc = f"line {mark.line + 1}" if mark is not None else "yaml"
+        loc = f"line {mark.line + 1 + offset}" if mark is not None else "yaml"
         problem = getattr(exc, "problem", None) or str(exc)
         raise SpecError([SpecIssue(where, loc, f"valid YAML, found {problem}")]) from None
 
@@ -244,46 +264,65 @@ def _issues_from(
 def _walk(data: Any, loc: tuple[Any, ...], model: type[BaseModel]) -> tuple[str, Any, Any]:
     """Render `loc` as `checks[0].run`, dropping discriminator tags pydantic inserts.
 
-    Also returns the input found there and the model class owning the last field (for
-    'unknown field' hints), following discriminated unions by their `kind` tag.
+    Also returns the input found there and the model class that holds the last field (for
+    'unknown field' hints), following lists and discriminated unions by their `kind` tag.
     """
     text = ""
     node: Any = data
-    owner: Any = model
+    current: Any = model  # the type expected at the current position
+    holder: Any = model  # the model the last named field belongs to
     for part in loc:
         if isinstance(part, int):
             text += f"[{part}]"
             node = node[part] if isinstance(node, list) and part < len(node) else None
-            owner = _item_model(owner)
+            current = _list_item(current)
             continue
         if isinstance(node, dict) and part not in node and node.get("kind") == part:
-            owner = _union_member(owner, part)
+            current = _union_member(current, part)
             continue  # the tag pydantic adds for a discriminated union member
         text += f".{part}" if text else str(part)
-        parent = owner
-        owner = _field_model(owner, part)
-        if owner is None:
-            owner = parent if isinstance(node, dict) and part not in node else None
+        holder = _model_of(current)
+        current = _field_type(holder, part)
         node = node.get(part) if isinstance(node, dict) else None
-    return text, node, owner
+    return text, node, holder
 
 
-def _field_model(owner: Any, name: str) -> Any:
-    if isinstance(owner, type) and issubclass(owner, BaseModel) and name in owner.model_fields:
-        return owner.model_fields[name].annotation
+def _unwrap(tp: Any) -> Any:
+    """Strip Annotated[...] and Optional[...] down to the interesting type."""
+    while True:
+        origin = typing.get_origin(tp)
+        if origin is typing.Annotated:
+            tp = typing.get_args(tp)[0]
+            continue
+        if origin in (typing.Union, types.UnionType):
+            args = [a for a in typing.get_args(tp) if a is not type(None)]
+            if len(args) == 1:
+                tp = args[0]
+                continue
+        return tp
+
+
+def _model_of(tp: Any) -> type[BaseModel] | None:
+    tp = _unwrap(tp)
+    return tp if isinstance(tp, type) and issubclass(tp, BaseModel) else None
+
+
+def _field_type(holder: type[BaseModel] | None, name: str) -> Any:
+    if holder is not None and name in holder.model_fields:
+        return holder.model_fields[name].annotation
     return None
 
 
-def _item_model(owner: Any) -> Any:
-    args = getattr(owner, "__args__", ())
+def _list_item(tp: Any) -> Any:
+    tp = _unwrap(tp)
+    args = typing.get_args(tp) if typing.get_origin(tp) in (list, tuple) else ()
     return args[0] if args else None
 
 
-def _union_member(owner: Any, tag: str) -> Any:
-    candidates = (getattr(owner, "__origin__", None) and owner.__args__[0]) or owner
-    for member in getattr(candidates, "__args__", ()):
+def _union_member(tp: Any, tag: str) -> Any:
+    for member in typing.get_args(_unwrap(tp)):
         kind = getattr(member, "model_fields", {}).get("kind")
-        if kind is not None and tag in getattr(kind.annotation, "__args__", ()):
+        if kind is not None and tag in typing.get_args(kind.annotation):
             return member
     return None
 

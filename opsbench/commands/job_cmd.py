@@ -94,7 +94,9 @@ def run(args: argparse.Namespace) -> int:
     paths = ProjectPaths(find_root())
     config = build_config(args)
     job = JobPaths((args.jobs_dir or paths.jobs) / config.job_name)
-    tasks, checksums = compile_and_select(paths, list(args.task_name), args.path)
+    tasks, checksums = compile_and_select(
+        paths, list(args.task_name), args.path, write=not args.dry_run
+    )
     setup = setup_job(config, job, tasks, checksums)
     print_plan(setup, args.dry_run)
     if args.dry_run:

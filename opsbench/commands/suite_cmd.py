@@ -78,7 +78,9 @@ def run(args: argparse.Namespace) -> int:
     paths = ProjectPaths(find_root())
     suite = load_suite(args.suite or paths.suites / "standard.yaml")
     root = suite_dir(paths.jobs, suite.name, args.jobs_dir, args.no_resume)
-    tasks, checksums = compile_and_select(paths, args.task_name or suite.task_names, None)
+    tasks, checksums = compile_and_select(
+        paths, args.task_name or suite.task_names, None, write=not args.dry_run
+    )
     setups = []
     for model, effort, agent, kwargs in suite.expand():
         variant = make_variant(model, effort, agent, args.n_attempts or suite.n_attempts)

@@ -103,6 +103,19 @@ class Environment(Strict):
     )
     workdir: str = "/root"
 
+    @field_validator("sidecars")
+    @classmethod
+    def _builtin_sidecars(cls, names: list[str]) -> list[str]:
+        from opsbench.images import BUILTIN_SIDECARS  # data only: no runtime import
+
+        unknown = [n for n in names if n not in BUILTIN_SIDECARS]
+        if unknown:
+            raise ValueError(
+                f"a built-in sidecar ({', '.join(sorted(BUILTIN_SIDECARS))}) or an entry in "
+                f"custom_sidecars, found {', '.join(unknown)}"
+            )
+        return names
+
     @field_validator("files")
     @classmethod
     def _absolute_paths(cls, files: dict[str, str]) -> dict[str, str]:
