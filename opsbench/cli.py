@@ -130,6 +130,9 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # `opsbench sync --list-ids | head`: the reader left
+        sys.stderr.close()
+        return 0
     return code
 
 

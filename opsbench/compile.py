@@ -259,6 +259,11 @@ def _source_name(path: Path, root: Path) -> str:
         return path.name
 
 
+def current_task_ids(paths: ProjectPaths) -> list[str] | None:
+    """The task ids when tasks/ is up to date with its inputs (no compile needed), else None."""
+    return _Manifest(paths).up_to_date()
+
+
 def sync(paths: ProjectPaths, spec_root: Path | None = None, check: bool = False) -> SyncReport:
     """Bring `tasks/` up to date. With `check`, report what would change and write nothing."""
     manifest = _Manifest(paths) if spec_root is None else None

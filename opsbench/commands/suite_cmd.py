@@ -11,14 +11,12 @@ import argparse
 import fnmatch
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import yaml
+from opsbench.errors import OpsbenchError
 
-from opsbench import __version__
-from opsbench.errors import OpsbenchError, SpecError, SpecIssue
-from opsbench.models.job import JobConfig
-from opsbench.models.suite import Suite
-from opsbench.paths import JobPaths, ProjectPaths, find_root
+if TYPE_CHECKING:  # the parser is built on every command: keep it light
+    from opsbench.models.suite import Suite
 
 
 def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -47,7 +45,11 @@ def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
 
 
 def load_suite(path: Path) -> Suite:
+    import yaml
     from pydantic import ValidationError
+
+    from opsbench.errors import SpecError, SpecIssue
+    from opsbench.models.suite import Suite
 
     try:
         data = yaml.safe_load(path.read_text())
@@ -72,8 +74,11 @@ def suite_dir(jobs: Path, name: str, explicit: Path | None, fresh: bool) -> Path
 
 
 def run(args: argparse.Namespace) -> int:
+    from opsbench import __version__
     from opsbench.commands.job_cmd import make_variant
     from opsbench.jobrun import apply_setup, compile_and_select, execute, print_plan, setup_job
+    from opsbench.models.job import JobConfig
+    from opsbench.paths import JobPaths, ProjectPaths, find_root
 
     paths = ProjectPaths(find_root())
     suite = load_suite(args.suite or paths.suites / "standard.yaml")

@@ -9,11 +9,10 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from opsbench import __version__
-from opsbench.models.job import JobConfig, Variant
-from opsbench.models.result import Outcome, TrialResult
-from opsbench.paths import JobPaths, ProjectPaths, find_root
+if TYPE_CHECKING:  # the parser is built on every command: keep it light
+    from opsbench.models.result import TrialResult
 
 
 def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -28,6 +27,8 @@ def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
 
 
 def verdict(agent: str, result: TrialResult | None) -> tuple[bool, str]:
+    from opsbench.models.result import Outcome
+
     if result is None:
         return False, "not run"
     if result.outcome != Outcome.GRADED or result.rewards is None:
@@ -43,7 +44,11 @@ def verdict(agent: str, result: TrialResult | None) -> tuple[bool, str]:
 
 
 def run(args: argparse.Namespace) -> int:
+    from opsbench import __version__
     from opsbench.jobrun import apply_setup, compile_and_select, execute, setup_job
+    from opsbench.models.job import JobConfig, Variant
+    from opsbench.models.result import TrialResult
+    from opsbench.paths import JobPaths, ProjectPaths, find_root
 
     paths = ProjectPaths(find_root())
     root = args.jobs_dir or paths.jobs / "validate"
