@@ -24,7 +24,7 @@ from typing import Any
 from opsbench.models.result import TrialResult
 from opsbench.paths import TrialPaths
 
-DETAIL_BUDGET = 4_500_000
+DETAIL_BUDGET = 4_000_000
 MIN_TRIAL_BUDGET = 120
 MAX_TRIAL_BUDGET = 400_000
 INSTRUCTION_BUDGET = 1_000_000
@@ -172,34 +172,58 @@ def grading(details: Any, budget: Budget) -> dict[str, Any] | None:
         budget.item(str(it.get("name", "")), str(it.get("kind", "")))
     out: dict[str, Any] = {
         "checks": [
-            [str(c.get("name", "")), str(c.get("kind", "")), c.get("weight"), c.get("passed")]
+            [
+                str(c.get("name", "")),
+                str(c.get("kind", "")),
+                c.get("weight"),
+                c.get("passed"),
+                "",
+                "",
+            ]
             for c in checks
         ],
         "compliance": [
-            [str(r.get("name", "")), str(r.get("kind", "")), r.get("passed")] for r in rules
+            [str(r.get("name", "")), str(r.get("kind", "")), r.get("passed"), "", ""] for r in rules
         ],
         "rubric": [
-            [str(r.get("name", "")), "", r.get("weight"), str(r.get("verdict") or "ungraded")]
+            [
+                str(r.get("name", "")),
+                "",
+                r.get("weight"),
+                str(r.get("verdict") or "ungraded"),
+                "",
+                "",
+            ]
             for r in rubric
         ],
     }
-    # Texts second, most telling first: failing items' messages, then judge explanations.
-    for row, c in zip(out["checks"], checks, strict=True):
-        row += [budget.clip(str(c.get("message") or ""), 600), ""]
-    for row, r in zip(out["compliance"], rules, strict=True):
-        row += [budget.clip(str(r.get("message") or ""), 600), ""]
-    for row, r in zip(out["rubric"], rubric, strict=True):
-        row[1] = budget.clip(str(r.get("criterion") or ""), 600)
-        row += [budget.clip(str(r.get("explanation") or ""), 1500), ""]
-    for row, r in zip(out["rubric"], rubric, strict=True):
+    # Texts second, the most telling first: what failed and why, then the judge's reasons,
+    # then the rest. Each entry: (rank, row, column, source item, key, cap).
+    fills: list[tuple[int, list[Any], int, dict[str, Any], str, int]] = []
+    for row, it in zip(out["checks"], checks, strict=True):
+        failed = it.get("passed") is False
+        fills += [
+            (0 if failed else 2, row, 4, it, "message", 600),
+            (3 if failed else 5, row, 5, it, "evidence", 1500),
+        ]
+    for row, it in zip(out["compliance"], rules, strict=True):
+        failed = it.get("passed") is False
+        fills += [
+            (0 if failed else 2, row, 3, it, "message", 600),
+            (3 if failed else 5, row, 4, it, "evidence", 1500),
+        ]
+    for row, it in zip(out["rubric"], rubric, strict=True):
+        fills += [
+            (1, row, 4, it, "explanation", 1500),
+            (2, row, 1, it, "criterion", 600),
+            (4, row, 5, it, "fact", 600),
+        ]
+    for _, row, column, it, key, cap in sorted(fills, key=lambda f: f[0]):
+        value = it.get(key)
         if budget.remaining > CLIP_FLOOR:
-            row[5] = budget.clip(_text(r.get("fact")), 600)
-    for rows, src in ((out["checks"], checks), (out["compliance"], rules)):
-        for row, it in zip(rows, src, strict=True):
-            if budget.remaining > CLIP_FLOOR:
-                row[-1] = budget.clip(_text(it.get("evidence")), 1500)
-            elif it.get("evidence"):
-                budget.clipped = True
+            row[column] = budget.clip(_text(value), cap)
+        elif value:
+            budget.clipped = True
     return out
 
 

@@ -56,3 +56,8 @@ def count(value: float | None) -> str:
 
 def reward(value: float | None) -> str:
     return "–" if value is None else f"{value:.3f}"
+
+
+def integer(value: int | None) -> str:
+    """An exact count with thousands separators."""
+    return "–" if value is None else f"{value:,}"

@@ -60,6 +60,7 @@ def environment() -> Environment:
         money=fmt.money,
         duration=fmt.duration,
         count=fmt.count,
+        n=fmt.integer,
         reward=fmt.reward,
         json_blob=json_blob,
     )

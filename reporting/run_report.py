@@ -132,9 +132,9 @@ def header_items(job: JobArtifacts) -> list[MetaItem]:
             or (variant.reasoning_effort if variant else None),
         ),
         ("Agent", config_value(cfg, "agent") or (variant.agent if variant else None)),
-        ("Tasks", len({r.task_id for r in results}) or None),
+        ("Tasks", f"{len({r.task_id for r in results}):,}" if results else None),
         ("Attempts per task", attempts),
-        ("Trials", len(results) + len(job.unfinished)),
+        ("Trials", f"{len(results) + len(job.unfinished):,}"),
         ("Scenario clock", job.scenario_time or config_value(cfg, "scenario_time")),
         ("Judge model", judge),
         (

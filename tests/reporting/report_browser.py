@@ -202,6 +202,9 @@ class Chrome:
         raise TimeoutError(event)
 
     def open(self, url: str) -> None:
+        """Load `url` afresh (via about:blank, so a same-page URL still reloads)."""
+        self.call("Page.navigate", url="about:blank")
+        self.wait_for("Page.loadEventFired")
         self.events.clear()
         self.call("Page.navigate", url=url)
         self.wait_for("Page.loadEventFired")
