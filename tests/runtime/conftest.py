@@ -58,6 +58,7 @@ def run_task(project: ProjectPaths, docker_images: None) -> TrialRunner:
         attempt: int = 1,
         cancel: threading.Event | None = None,
         judge_model: str | None = None,
+        model: str | None = None,
         provider_settings: dict[str, Any] | None = None,
         **kwargs: Any,
     ) -> tuple[TrialResult, TrialPaths]:
@@ -74,6 +75,7 @@ def run_task(project: ProjectPaths, docker_images: None) -> TrialRunner:
             agent_kwargs=kwargs,
             scenario_time=datetime(2026, 1, 1, tzinfo=UTC),
             judge_model=judge_model,
+            model=model,
             provider_settings=provider_settings or {},
         )
         trial_dir = JobPaths(project.jobs / job).trial(task_id, attempt).dir
