@@ -26,18 +26,23 @@ scored or not, since every trial spends it.
 
 from __future__ import annotations
 
+import logging
 import math
 import operator
 import random
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, ValidationError
 
 from opsbench.failures import POLICY
 from opsbench.models.result import Outcome, TrialResult
+from opsbench.paths import JobPaths, TrialPaths
+
+log = logging.getLogger(__name__)
 
 SUMMARY_SCHEMA_VERSION = 1
 CONFIDENCE = 0.95
@@ -179,6 +184,23 @@ class Verdict:
 
 
 # ---------------------------------------------------------------- per trial
+
+
+def load_results(job_dir: Path) -> list[TrialResult]:
+    """Every finished trial of a job: its `result.json`, in trial-directory order.
+
+    A trial without one is still running (or was killed) and is not a result yet; an
+    unreadable one is logged and skipped."""
+    results = []
+    for trial_dir in JobPaths(job_dir).trial_dirs():
+        path = TrialPaths(trial_dir).result
+        try:
+            results.append(TrialResult.model_validate_json(path.read_bytes()))
+        except FileNotFoundError:
+            continue
+        except (OSError, ValidationError) as exc:
+            log.warning("%s: unreadable result: %s", path, exc)
+    return results
 
 
 def counts_in_scores(outcome: Outcome) -> bool:

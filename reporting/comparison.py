@@ -17,9 +17,11 @@ from opsbench import __version__
 from opsbench.errors import OpsbenchError
 from opsbench.metrics import HeadToHead, JobSummary, Scores, head_to_head, summarize_job
 from reporting import charts, fmt
-from reporting.load import JobArtifacts, config_value, load_job
+from reporting.load import JobArtifacts, config_value, job_dirs_in, load_job
 from reporting.render import generated_at, render, write_page
 from reporting.run_report import render_run_report
+
+COMPARISON_FILE = "comparison.html"
 
 
 @dataclass(frozen=True)
@@ -67,11 +69,26 @@ class TaskLine:
     spread: float
 
 
-def write_comparison(job_dirs: Sequence[Path], out: Path, *, build_reports: bool = True) -> Path:
-    """Write the comparison of `job_dirs` to `out`; each job's run report is (re)built
-    when `build_reports` is true, or when it is missing, so every link resolves."""
+def write_comparison(
+    jobs: Path | Sequence[Path], out: Path | None = None, *, build_reports: bool = True
+) -> Path:
+    """Write the comparison of some jobs and return its path.
+
+    `jobs` is a suite directory (every job inside it; `out` defaults to
+    `<suite>/comparison.html`) or a list of job directories (`out` defaults to
+    `comparison.html` in their common parent). Each job's run report is rebuilt when
+    `build_reports` is true, and built when missing in any case, so every link resolves.
+    """
+    if isinstance(jobs, Path):
+        job_dirs = job_dirs_in(jobs)
+        target = out or jobs / COMPARISON_FILE
+    else:
+        job_dirs = list(jobs)
+        target = out or default_comparison_path(job_dirs)
     if not job_dirs:
-        raise OpsbenchError("compare: no job directories given")
+        raise OpsbenchError(
+            f"compare: no job directories{f' in {jobs}' if isinstance(jobs, Path) else ''}"
+        )
     loaded = []
     for d in job_dirs:
         job = load_job(d)
@@ -79,7 +96,16 @@ def write_comparison(job_dirs: Sequence[Path], out: Path, *, build_reports: bool
         if build_reports or not job.paths.report.is_file():
             render_run_report(job, summary)
         loaded.append((job, summary))
-    return write_comparison_of(loaded, out)
+    return write_comparison_of(loaded, target)
+
+
+def default_comparison_path(job_dirs: Sequence[Path]) -> Path:
+    """`comparison.html` in the jobs' common parent directory."""
+    resolved = [j.resolve() for j in job_dirs]
+    common = Path(os.path.commonpath(resolved))
+    if common in resolved:
+        common = common.parent
+    return common / COMPARISON_FILE
 
 
 def write_comparison_of(loaded: Sequence[tuple[JobArtifacts, JobSummary]], out: Path) -> Path:

@@ -9,12 +9,9 @@ comparison of any jobs (by default beside them, in their common parent directory
 from __future__ import annotations
 
 import argparse
-import os
 from pathlib import Path
 
 from opsbench.errors import OpsbenchError
-
-COMPARISON_FILE = "comparison.html"
 
 
 def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -78,7 +75,7 @@ def _report_suite(suite: Path) -> None:
     if len(jobs) == 1:
         print(f"wrote {write_run_report(jobs[0])}")
         return
-    out = write_comparison(jobs, suite / COMPARISON_FILE, build_reports=True)
+    out = write_comparison(suite, build_reports=True)
     for job in jobs:
         print(f"wrote {job / 'run_report.html'}")
     print(f"wrote {out}")
@@ -93,17 +90,8 @@ def run_compare(args: argparse.Namespace) -> int:
         _must_exist(d)
         if not is_job_dir(d):
             raise OpsbenchError(f"{d}: not a job directory (no config.json or trial directories)")
-    out: Path = args.out or default_comparison_path(jobs)
-    print(f"wrote {write_comparison(jobs, out, build_reports=False)}")
+    print(f"wrote {write_comparison(jobs, args.out, build_reports=False)}")
     return 0
-
-
-def default_comparison_path(jobs: list[Path]) -> Path:
-    resolved = [j.resolve() for j in jobs]
-    common = Path(os.path.commonpath(resolved))
-    if common in resolved:
-        common = common.parent
-    return common / COMPARISON_FILE
 
 
 def _must_exist(d: Path) -> None:

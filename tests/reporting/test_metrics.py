@@ -13,6 +13,7 @@ from opsbench import failures, metrics
 from opsbench.failures import Cause, OutcomePolicy
 from opsbench.metrics import JobSummary, summarize_job
 from opsbench.models.result import Outcome, TrialResult
+from opsbench.paths import JobPaths
 from tests.reporting.report_jobs import TrialSpec, hand_made_specs, write_job
 
 
@@ -179,3 +180,16 @@ def test_head_to_head(tmp_path: Path) -> None:
     h = metrics.head_to_head(b, a)
     # b passes everything: beats disk-full (2/3) and slow-db (0/2), ties log-spike (1/1).
     assert (h.tasks, h.wins, h.losses, h.ties) == (3, 2, 0, 1)
+
+
+def test_load_results_skips_unfinished_and_unreadable(tmp_path: Path) -> None:
+    job_dir = tmp_path / "job"
+    write_job(job_dir, hand_made_specs())
+    jp = JobPaths(job_dir)
+    jp.trial("running", 1).make()
+    broken = jp.trial("broken", 1)
+    broken.make()
+    broken.result.write_text("{", encoding="utf-8")
+    results = metrics.load_results(job_dir)
+    assert len(results) == 9
+    assert summarize_job(results).overall.passed.value == 0.5

@@ -65,3 +65,11 @@ def test_user_errors(tmp_path: Path) -> None:
         run(["compare", "--job-dir", str(tmp_path / "empty")])
     with pytest.raises(OpsbenchError, match="give --job-dir"):
         run(["report"])
+
+
+def test_write_comparison_of_a_suite_directory(tmp_path: Path) -> None:
+    from reporting.comparison import write_comparison
+
+    a, _ = make_suite(tmp_path)
+    out = write_comparison(a.parent)
+    assert out == a.parent / "comparison.html" and out.is_file()
