@@ -1,7 +1,7 @@
 """Deterministic checks of the environment's state after the agent.
 
 Standard library only, with relative imports: this module is copied into every generated
-task (`tests/opsbench_grading/`) so Harbor's in-container verifier runs the very same code
+task (`tests/opsbench_grading.zip`) so Harbor's in-container verifier runs the very same code
 the host grader runs.
 
 Every check kind runs through one primitive, `exec(command, user, timeout)`, inside the

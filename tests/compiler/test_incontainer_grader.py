@@ -1,4 +1,4 @@
-"""The grader copied into each task (`tests/opsbench_grading/`) runs on its own.
+"""The grader copied into each task (`tests/opsbench_grading.zip`) runs on its own.
 
 Harbor's `tests/test.sh` runs `python3 -m opsbench_grading.incontainer spec.json
 /logs/verifier` inside the task container. Here a task whose checks are harmless host
@@ -28,7 +28,7 @@ def _grade(task_dir: Path, out: Path) -> subprocess.CompletedProcess[str]:
             str(out),
         ],
         cwd=out.parent,
-        env={"PYTHONPATH": str(tests_dir), "PATH": "/usr/bin:/bin"},
+        env={"PYTHONPATH": str(tests_dir / "opsbench_grading.zip"), "PATH": "/usr/bin:/bin"},
         capture_output=True,
         text=True,
         timeout=120,
@@ -43,8 +43,10 @@ def test_test_sh_runs_the_copied_grader(project: Project) -> None:
     assert "opsbench_grading.incontainer" in test_sh
     assert "spec.json" in test_sh
     assert "/logs/verifier" in test_sh
-    grader = project.tasks / "nginx-bad-upstream" / "tests" / "opsbench_grading"
-    assert (grader / "incontainer.py").is_file()
+    import zipfile
+
+    bundle = project.tasks / "nginx-bad-upstream" / "tests" / "opsbench_grading.zip"
+    assert "opsbench_grading/incontainer.py" in zipfile.ZipFile(bundle).namelist()
 
 
 def test_incontainer_grader_scores_host_safe_checks(empty_project: Project, tmp_path: Path) -> None:
