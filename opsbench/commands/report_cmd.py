@@ -12,6 +12,7 @@ import argparse
 from pathlib import Path
 
 from opsbench.errors import OpsbenchError
+from opsbench.paths import JobPaths
 
 
 def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -77,7 +78,7 @@ def _report_suite(suite: Path) -> None:
         return
     out = write_comparison(suite, build_reports=True)
     for job in jobs:
-        print(f"wrote {job / 'run_report.html'}")
+        print(f"wrote {JobPaths(job).report}")
     print(f"wrote {out}")
 
 

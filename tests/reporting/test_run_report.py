@@ -172,3 +172,13 @@ def test_parallel_collection_matches_serial(
         parallel = pending.result()
     assert parallel == serial
     assert len(serial["instructions"]) == 7
+
+
+def test_a_job_with_no_finished_trial(tmp_path: Path) -> None:
+    job_dir = tmp_path / "job"
+    write_job(job_dir, [])
+    JobPaths(job_dir).trial("first", 1).make()
+    html = write_run_report(job_dir).read_text(encoding="utf-8")
+    assert "0 of 1 trials scored" not in html  # no finished trials: nothing scored yet
+    assert "0 of 0 trials scored" in html
+    assert "1 trial directory has no result.json yet" in html
