@@ -108,8 +108,8 @@ def timed_sync(root: Path, *args: str) -> tuple[float, str]:
 
 
 def profile_noop(root: Path, top: int = 25) -> str:
-    from opsbench.compile import sync
     from opsbench.paths import ProjectPaths
+    from opsbench.sync import sync
 
     profiler = cProfile.Profile()
     profiler.enable()

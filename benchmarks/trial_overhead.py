@@ -20,11 +20,12 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-from opsbench.compile import read_task_checksum, sync
+from opsbench.compile import read_task_checksum
 from opsbench.images import TASK_BASE
 from opsbench.models.trial import TrialConfig
 from opsbench.paths import ProjectPaths, TaskPaths
 from opsbench.runtime.docker import client
+from opsbench.sync import sync
 from opsbench.trial.run import run_trial
 
 REPO = Path(__file__).resolve().parents[1]

@@ -45,7 +45,8 @@ def compile_and_select(
 ) -> tuple[dict[str, TaskPaths], dict[str, str]]:
     """Sync tasks/ (or, with `write=False`, compile in memory only: a dry run writes
     nothing), then pick the named ones (an unknown name lists close matches)."""
-    from opsbench.compile import compile_all, read_task_checksum, sync
+    from opsbench.compile import compile_all, read_task_checksum
+    from opsbench.sync import sync
 
     if write:
         ids = sync(paths, spec_path).tasks

@@ -69,6 +69,11 @@ class ProjectPaths:
     def suites(self) -> Path:
         return self.root / "suites"
 
+    @property
+    def sync_record(self) -> Path:
+        """What the last full sync read and wrote (a cache, ignored by git)."""
+        return self.root / ".opsbench-cache" / "sync-manifest.json"
+
 
 @dataclass(frozen=True)
 class TaskPaths:

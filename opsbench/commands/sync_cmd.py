@@ -11,14 +11,15 @@ from opsbench.paths import ProjectPaths, find_root
 def run(args: argparse.Namespace) -> int:
     paths = ProjectPaths(find_root())
     if args.list_ids:
-        from opsbench.compile import compile_all, current_task_ids
+        from opsbench.compile import compile_all
+        from opsbench.sync import current_task_ids
 
         ids = current_task_ids(paths) if args.path is None else None
         if ids is None:  # tasks/ is stale or absent: compile in memory, write nothing
             ids = [task.task_id for task in compile_all(paths, args.path)]
         print("\n".join(ids))
         return 0
-    from opsbench.compile import sync
+    from opsbench.sync import sync
 
     report = sync(paths, args.path, check=args.check)
     if args.check:

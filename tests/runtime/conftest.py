@@ -11,12 +11,13 @@ from typing import Any
 
 import pytest
 
-from opsbench.compile import read_task_checksum, sync
+from opsbench.compile import read_task_checksum
 from opsbench.models.result import TrialResult
 from opsbench.models.trial import TrialConfig
 from opsbench.paths import JobPaths, ProjectPaths, TaskPaths, TrialPaths
 from opsbench.runtime.docker import LABEL_JOB, client
 from opsbench.runtime.images import ensure_task_base, ensure_upstream_base, resolve_ca_bundle
+from opsbench.sync import sync
 from opsbench.trial.run import run_trial
 
 REPO = Path(__file__).resolve().parents[2]

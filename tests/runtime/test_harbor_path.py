@@ -13,10 +13,10 @@ import tarfile
 from pathlib import Path
 from typing import Any
 
-from opsbench.compile import sync
 from opsbench.paths import ProjectPaths, TaskPaths
 from opsbench.runtime.docker import client, labels
 from opsbench.runtime.images import ensure_task_image
+from opsbench.sync import sync
 from tests.runtime.conftest import write_spec
 from tests.runtime.test_trials import SIMPLE
 
