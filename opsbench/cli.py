@@ -93,6 +93,12 @@ def _add_validate(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     validate_cmd.add_parsers(sub)
 
 
+def _add_report(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    from opsbench.commands import report_cmd
+
+    report_cmd.add_parsers(sub)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="opsbench",
@@ -109,6 +115,7 @@ def build_parser() -> argparse.ArgumentParser:
         _add_suite,
         _add_regrade,
         _add_validate,
+        _add_report,
     ):
         add(sub)
     return parser
