@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import shutil
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
@@ -19,6 +19,9 @@ from opsbench.runtime.docker import LABEL_JOB, client
 from opsbench.runtime.images import ensure_task_base, ensure_upstream_base, resolve_ca_bundle
 from opsbench.sync import sync
 from opsbench.trial.run import run_trial
+
+if TYPE_CHECKING:
+    from tests.fakes.openai_server import FakeOpenAIServer
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -89,3 +92,42 @@ def leftovers(job: str) -> tuple[list[Any], list[Any]]:
     c = client()
     flt = {"label": [f"{LABEL_JOB}={job}"]}
     return c.containers.list(all=True, filters=flt), c.networks.list(filters=flt)
+
+
+ScriptedModel = tuple["FakeOpenAIServer", dict[str, Any]]
+
+
+@pytest.fixture
+def scripted_model(monkeypatch: pytest.MonkeyPatch) -> Iterator[ScriptedModel]:
+    """A local OpenAI-compatible server and provider settings pointing at it, with tiny
+    waits and fresh per-provider gates: the model (or judge) the trial talks to."""
+    from opsbench.providers import reset_gates
+    from tests.fakes.openai_server import FakeOpenAIServer
+
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-test-not-a-secret")
+    reset_gates()
+    with FakeOpenAIServer() as server:
+        settings = {
+            "api_base": server.url,
+            "max_retries": 2,
+            "backoff_initial": 0.01,
+            "backoff_max": 0.05,
+            "min_request_interval": 0,
+            "rate_limit": None,
+            "failure_pause": None,
+            "request_timeout": 10,
+        }
+        yield server, settings
+    reset_gates()
+
+
+@pytest.fixture
+def judge(scripted_model: ScriptedModel) -> ScriptedModel:
+    """The scripted model in its role as the LLM judge."""
+    return scripted_model
+
+
+@pytest.fixture
+def model(scripted_model: ScriptedModel) -> ScriptedModel:
+    """The scripted model in its role as the agent's model."""
+    return scripted_model

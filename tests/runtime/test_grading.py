@@ -5,17 +5,15 @@ judge failures that stay ungraded (never 0), and regrade from saved evidence."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
 from opsbench.models.result import Outcome, TrialResult
 from opsbench.paths import JobPaths, ProjectPaths, TrialPaths
-from opsbench.providers import reset_gates
 from opsbench.regrade import RegradeReport, regrade_job
-from tests.fakes.openai_server import FakeOpenAIServer, error_reply, text_reply
-from tests.runtime.conftest import TrialRunner, write_spec
+from tests.fakes.openai_server import error_reply, text_reply
+from tests.runtime.conftest import ScriptedModel, TrialRunner, write_spec
 
 SPEC = r"""
 id: app-degraded
@@ -113,25 +111,6 @@ def app(project: ProjectPaths) -> ProjectPaths:
     return project
 
 
-@pytest.fixture
-def judge(monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[FakeOpenAIServer, dict[str, Any]]]:
-    monkeypatch.setenv("OPENAI_API_KEY", "sk-test-not-a-secret")
-    reset_gates()
-    with FakeOpenAIServer() as server:
-        settings = {
-            "api_base": server.url,
-            "max_retries": 2,
-            "backoff_initial": 0.01,
-            "backoff_max": 0.05,
-            "min_request_interval": 0,
-            "rate_limit": None,
-            "failure_pause": None,
-            "request_timeout": 10,
-        }
-        yield server, settings
-    reset_gates()
-
-
 def details(paths: TrialPaths) -> dict[str, Any]:
     data: dict[str, Any] = json.loads(paths.grading_details.read_text())
     return data
@@ -142,7 +121,7 @@ def by_name(items: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
 
 
 def test_good_work_passes_every_check_rule_and_criterion(
-    app: ProjectPaths, run_task: TrialRunner, judge: tuple[FakeOpenAIServer, dict[str, Any]]
+    app: ProjectPaths, run_task: TrialRunner, judge: ScriptedModel
 ) -> None:
     server, settings = judge
     server.push(text_reply(YES))
@@ -224,7 +203,7 @@ def test_task_passes_but_broken_rules_fail_the_trial(
 
 
 def test_unparseable_judge_is_retried_then_ungraded_never_zero(
-    app: ProjectPaths, run_task: TrialRunner, judge: tuple[FakeOpenAIServer, dict[str, Any]]
+    app: ProjectPaths, run_task: TrialRunner, judge: ScriptedModel
 ) -> None:
     server, settings = judge
     server.push(text_reply("looks fine to me"), text_reply("{not json"), text_reply("YES YES"))
@@ -245,7 +224,7 @@ def test_unparseable_judge_is_retried_then_ungraded_never_zero(
 
 
 def test_judge_429_is_retried_and_outage_is_ungraded(
-    app: ProjectPaths, run_task: TrialRunner, judge: tuple[FakeOpenAIServer, dict[str, Any]]
+    app: ProjectPaths, run_task: TrialRunner, judge: ScriptedModel
 ) -> None:
     server, settings = judge
     server.push(error_reply(429, "slow down", retry_after=0.1), text_reply(YES))
@@ -277,7 +256,7 @@ def test_judge_429_is_retried_and_outage_is_ungraded(
 
 
 def test_regrade_hits_the_cache_and_fills_ungraded_criteria(
-    app: ProjectPaths, run_task: TrialRunner, judge: tuple[FakeOpenAIServer, dict[str, Any]]
+    app: ProjectPaths, run_task: TrialRunner, judge: ScriptedModel
 ) -> None:
     server, settings = judge
     server.push(text_reply(YES))

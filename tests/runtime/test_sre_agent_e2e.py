@@ -6,16 +6,13 @@ budget are invisible in the score, beyond it the trial is a provider_error that 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
-from typing import Any
 
 import pytest
 
 from opsbench.models.result import Outcome
 from opsbench.paths import ProjectPaths
-from opsbench.providers import reset_gates
-from tests.fakes.openai_server import FakeOpenAIServer, Reply, error_reply, tool_reply
-from tests.runtime.conftest import TrialRunner, write_spec
+from tests.fakes.openai_server import Reply, error_reply, tool_reply
+from tests.runtime.conftest import ScriptedModel, TrialRunner, write_spec
 from tests.runtime.test_trials import SIMPLE
 
 MODEL = "openai/scripted-sre"
@@ -31,32 +28,13 @@ def fixing_script() -> list[Reply]:
 
 
 @pytest.fixture
-def model(monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[FakeOpenAIServer, dict[str, Any]]]:
-    monkeypatch.setenv("OPENAI_API_KEY", "sk-test-not-a-secret")
-    reset_gates()
-    with FakeOpenAIServer() as server:
-        settings = {
-            "api_base": server.url,
-            "max_retries": 2,
-            "backoff_initial": 0.01,
-            "backoff_max": 0.05,
-            "min_request_interval": 0,
-            "rate_limit": None,
-            "failure_pause": None,
-            "request_timeout": 10,
-        }
-        yield server, settings
-    reset_gates()
-
-
-@pytest.fixture
 def simple(project: ProjectPaths) -> ProjectPaths:
     write_spec(project, "basic", "touch-file", SIMPLE)
     return project
 
 
 def test_scripted_model_fixes_a_real_task(
-    simple: ProjectPaths, run_task: TrialRunner, model: tuple[FakeOpenAIServer, dict[str, Any]]
+    simple: ProjectPaths, run_task: TrialRunner, model: ScriptedModel
 ) -> None:
     server, settings = model
     server.push(*fixing_script())
@@ -79,7 +57,7 @@ def test_scripted_model_fixes_a_real_task(
 
 
 def test_provider_failures_within_budget_are_invisible(
-    simple: ProjectPaths, run_task: TrialRunner, model: tuple[FakeOpenAIServer, dict[str, Any]]
+    simple: ProjectPaths, run_task: TrialRunner, model: ScriptedModel
 ) -> None:
     server, settings = model
     script = fixing_script()
@@ -96,7 +74,7 @@ def test_provider_failures_within_budget_are_invisible(
 
 def test_provider_outage_is_provider_error_and_resume_reruns_it(
     simple: ProjectPaths,
-    model: tuple[FakeOpenAIServer, dict[str, Any]],
+    model: ScriptedModel,
     monkeypatch: pytest.MonkeyPatch,
     docker_images: None,
 ) -> None:
