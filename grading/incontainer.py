@@ -34,11 +34,13 @@ def main(argv: list[str]) -> int:
     out = Path(argv[1])
     out.mkdir(parents=True, exist_ok=True)
     ctx = CheckContext(exec=_exec)
-    verdicts = [run_check(c, ctx) for c in spec["checks"] if c["kind"] != "transcript"]
+    # Grounding and answer checks read the agent's transcript and final answer, which
+    # Harbor does not hand the verifier: ungraded here, never failed.
+    needs_answer = ("transcript", "answer")
+    verdicts = [run_check(c, ctx) for c in spec["checks"] if c["kind"] not in needs_answer]
     components = [Component(v.weight, v.passed) for v in verdicts]
-    # Grounding needs the agent's transcript, which Harbor does not hand the verifier.
     components += [
-        Component(float(c["weight"]), None) for c in spec["checks"] if c["kind"] == "transcript"
+        Component(float(c["weight"]), None) for c in spec["checks"] if c["kind"] in needs_answer
     ]
     components += [Component(float(c["weight"]), None) for c in spec["rubric"]]
     result = score(components, [], float(spec.get("pass_threshold", 1.0)))

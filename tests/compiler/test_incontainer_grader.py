@@ -112,3 +112,27 @@ def test_incontainer_grader_full_marks(empty_project: Project, tmp_path: Path) -
     assert reward["task"] is True
     assert reward["passed"] is True
     assert reward["partial"] is False
+
+
+def test_answer_and_grounding_checks_are_ungraded_in_harbor(
+    empty_project: Project, tmp_path: Path
+) -> None:
+    """Harbor hands the verifier no transcript: checks that read the agent's answer are
+    left out (ungraded, the result partial), never counted as failures."""
+    checks = [
+        {"kind": "command", "name": "hello", "run": "echo hello", "stdout_matches": "hello"},
+        {"kind": "answer", "name": "number", "pattern": "took (\\d+) s", "value": 7, "weight": 4},
+        {"kind": "transcript", "name": "grounded", "answer_matches": "req-\\d+", "weight": 4},
+    ]
+    empty_project.write_spec("remediation/answers.yaml", spec_yaml("answers", checks=checks))
+    assert empty_project.sync().code == 0
+    out = tmp_path / "verifier"
+
+    proc = _grade(empty_project.tasks / "answers", out)
+
+    assert proc.returncode == 0, proc.stderr
+    reward = json.loads((out / "reward.json").read_text())
+    assert reward["reward"] == 1.0 and reward["task"] is True
+    assert reward["partial"] is True
+    details = json.loads((out / "grading_details.json").read_text())
+    assert [c["name"] for c in details["checks"]] == ["hello"]
