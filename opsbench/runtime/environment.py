@@ -49,6 +49,10 @@ class SidecarPlan:
     archives: list[Archive] = field(default_factory=list)
 
 
+SidecarData = Callable[[str], tuple[list[Archive], list[Archive]]]
+"""name -> (archives for the sidecar, archives for the main container), for built-ins."""
+
+
 @dataclass
 class EnvironmentPlan:
     job: str
@@ -62,7 +66,7 @@ class EnvironmentPlan:
 
 
 def sidecar_plans(
-    spec: TaskSpec, data: Callable[[str], tuple[list[Archive], list[Archive]]] | None
+    spec: TaskSpec, data: SidecarData | None
 ) -> tuple[list[SidecarPlan], list[Archive]]:
     """Sidecars the task declares; `data(name)` gives (sidecar, main) archives for built-ins."""
     plans: list[SidecarPlan] = []

@@ -5,6 +5,7 @@ from __future__ import annotations
 from opsbench.runtime.environment import (
     Archive,
     EnvironmentPlan,
+    SidecarData,
     TrialEnvironment,
     sidecar_plans,
 )
@@ -19,7 +20,7 @@ def build_image(state: TrialState) -> None:
     state.log(f"image {state.image}")
 
 
-def _sidecar_data(state: TrialState) -> object:
+def _sidecar_data(state: TrialState) -> SidecarData:
     """Archives for built-in sidecars (the o11y telemetry for this job's scenario clock)."""
 
     def data(name: str) -> tuple[list[Archive], list[Archive]]:
@@ -38,7 +39,7 @@ def _sidecar_data(state: TrialState) -> object:
 
 
 def provision(state: TrialState) -> Sandbox:
-    sidecars, main_archives = sidecar_plans(state.spec, _sidecar_data(state))  # type: ignore[arg-type]
+    sidecars, main_archives = sidecar_plans(state.spec, _sidecar_data(state))
     plan = EnvironmentPlan(
         job=state.config.job_name,
         trial=state.config.trial_name,

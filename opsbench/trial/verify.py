@@ -15,6 +15,7 @@ from grading.grader import GradingInput, Judge, grade
 from opsbench.failures import AgentError
 from opsbench.models.result import Rewards, UsageCounters
 from opsbench.models.trajectory import load_trajectory, write_json_atomic
+from opsbench.paths import TrialPaths
 from opsbench.sandbox import Sandbox, read_commands
 from opsbench.trial.state import TrialState
 
@@ -65,7 +66,9 @@ def make_judge(
     return wrapped
 
 
-def write_verifier_outputs(paths: Any, details: dict[str, Any], evidence: dict[str, Any]) -> None:
+def write_verifier_outputs(
+    paths: TrialPaths, details: dict[str, Any], evidence: dict[str, Any]
+) -> None:
     paths.verifier.mkdir(parents=True, exist_ok=True)
     write_json_atomic(paths.evidence, evidence)
     write_json_atomic(paths.grading_details, details)
