@@ -173,8 +173,9 @@ def _debootstrap_import(image: str) -> None:
         tarball = Path(tmp) / "rootfs.tar"
         subprocess.run(["tar", "-C", str(rootfs), "-cf", str(tarball), "."], check=True)
         repo, _, tag = image.partition(":")
-        with tarball.open("rb") as fh:
-            client().api.import_image_from_stream(fh, repository=repo, tag=tag or "latest")
+        # From the file's path: a sized upload (the stream variant sends a chunked body
+        # that Docker 20.10 rejects with "invalid byte in chunk length").
+        client().api.import_image_from_file(str(tarball), repository=repo, tag=tag or "latest")
     log.info("imported %s from debootstrap", image)
 
 
