@@ -56,10 +56,25 @@ def project(tmp_path: Path) -> Path:
 
 
 def start_job(root: Path) -> subprocess.Popen[bytes]:
-    cmd = [sys.executable, "-m", "opsbench.cli", "job", "--agent", "oracle", "--n-attempts", "2",
-           "--job-name", JOB, "--n-concurrent", "4", "--quiet"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "opsbench.cli",
+        "job",
+        "--agent",
+        "oracle",
+        "--n-attempts",
+        "2",
+        "--job-name",
+        JOB,
+        "--n-concurrent",
+        "4",
+        "--quiet",
+    ]
     env = {**os.environ, "PYTHONPATH": str(REPO)}
-    return subprocess.Popen(cmd, cwd=root, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    return subprocess.Popen(
+        cmd, cwd=root, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
+    )
 
 
 def finished(job_dir: Path) -> dict[str, bytes]:
