@@ -3,39 +3,18 @@
 from __future__ import annotations
 
 import json
-import os
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
-from tests.jobs.test_kill_resume import REPO, job_resources, project
+from tests.jobs.test_kill_resume import JOB, job_resources, project, start_job
 
-__all__ = ["project"]
-JOB = "kill-test"  # the project fixture's tasks; job_resources() counts this job's resources
+__all__ = ["project"]  # the pytest fixture, shared with the kill test
 
 
 def run_job(root: Path) -> subprocess.Popen[bytes]:
-    cmd = [
-        sys.executable,
-        "-m",
-        "opsbench.cli",
-        "job",
-        "--agent",
-        "oracle",
-        "--n-attempts",
-        "1",
-        "--job-name",
-        JOB,
-        "--n-concurrent",
-        "2",
-        "--quiet",
-    ]
-    env = {**os.environ, "PYTHONPATH": str(REPO)}
-    return subprocess.Popen(
-        cmd, cwd=root, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
-    )
+    return start_job(root, attempts=1, concurrent=2)
 
 
 def outcomes(job: Path) -> dict[str, str]:

@@ -55,7 +55,8 @@ def project(tmp_path: Path) -> Path:
     return root
 
 
-def start_job(root: Path) -> subprocess.Popen[bytes]:
+def start_job(root: Path, attempts: int = 2, concurrent: int = 4) -> subprocess.Popen[bytes]:
+    """`opsbench job` with the oracle as a real process (its own signals, its own death)."""
     cmd = [
         sys.executable,
         "-m",
@@ -64,11 +65,11 @@ def start_job(root: Path) -> subprocess.Popen[bytes]:
         "--agent",
         "oracle",
         "--n-attempts",
-        "2",
+        str(attempts),
         "--job-name",
         JOB,
         "--n-concurrent",
-        "4",
+        str(concurrent),
         "--quiet",
     ]
     env = {**os.environ, "PYTHONPATH": str(REPO)}
