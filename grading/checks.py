@@ -70,7 +70,7 @@ def clip(text: str, limit: int = MAX_EVIDENCE) -> str:
     if len(text) <= limit:
         return text
     half = limit // 2
-    return f"{text[:half]}\n[... {len(text) - limit} characters omitted ...]\n{text[-half:]}"
+    return f"{text[:half]}\n[... {len(text) - limit} characters truncated ...]\n{text[-half:]}"
 
 
 def run_check(check: dict[str, Any], ctx: CheckContext) -> CheckVerdict:

@@ -8,18 +8,12 @@ from __future__ import annotations
 
 import json
 
+from grading.checks import clip
 from opsbench.models.trajectory import Trajectory
 
 DEFAULT_BUDGET = 60_000
 FINAL_ANSWER_CAP = 12_000
 MIN_OUTPUT = 400
-
-
-def _cut(text: str, limit: int) -> str:
-    if len(text) <= limit:
-        return text
-    half = max(limit // 2, 1)
-    return f"{text[:half]}\n[... {len(text) - 2 * half} characters cut ...]\n{text[-half:]}"
 
 
 def render(trajectory: Trajectory | None, budget: int = DEFAULT_BUDGET) -> str:
@@ -41,7 +35,7 @@ def render(trajectory: Trajectory | None, budget: int = DEFAULT_BUDGET) -> str:
         for result in step.observation.results if step.observation else []:
             parts.append([f"[step {step.step_id}] tool output:", result.content or ""])
             shrinkable.append(len(parts) - 1)
-    final = "FINAL ANSWER:\n" + _cut(trajectory.final_answer() or "(none)", FINAL_ANSWER_CAP)
+    final = "FINAL ANSWER:\n" + clip(trajectory.final_answer() or "(none)", FINAL_ANSWER_CAP)
     room = budget - len(final)
 
     def size() -> int:
@@ -52,7 +46,7 @@ def render(trajectory: Trajectory | None, budget: int = DEFAULT_BUDGET) -> str:
         body = parts[largest][1]
         if len(body) <= MIN_OUTPUT:
             break
-        parts[largest][1] = _cut(body, max(MIN_OUTPUT, len(body) // 2))
+        parts[largest][1] = clip(body, max(MIN_OUTPUT, len(body) // 2))
     body = "\n".join(f"{h}\n{b}" for h, b in parts)
     if len(body) > room:  # still too long: keep the most recent steps
         body = "[... earlier steps cut ...]\n" + body[-max(room - 40, 0) :]

@@ -17,6 +17,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from grading.checks import clip
 from opsbench.models.trajectory import now_iso
 
 OUTPUT_LIMIT = 16_000
@@ -80,11 +81,10 @@ class Sandbox(ABC):
         )
 
 
-def truncate(text: str, limit: int = OUTPUT_LIMIT) -> str:
-    if len(text) <= limit:
-        return text
-    half = limit // 2
-    return f"{text[:half]}\n[... {len(text) - limit} characters truncated ...]\n{text[-half:]}"
+truncate = clip
+"""Head and tail of long output with a marker between: one implementation for agents,
+the audit record and grading evidence (it lives in `grading.checks`, which must stay
+standard-library only because it is copied into every task)."""
 
 
 class AuditedSandbox(Sandbox):
