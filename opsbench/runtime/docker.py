@@ -80,24 +80,39 @@ def remove_leftovers(job: str | None = None, everything: bool = False) -> Cleanu
     `job` limits the sweep to one job; `everything` ignores ownership (used by tests to
     assert a clean slate, never by a run that could share the engine).
     """
-    c = client()
-    filters = {"label": [f"{LABEL_JOB}={job}"] if job else [LABEL_JOB]}
+    api = client().api
     report = CleanupReport()
-    for container in c.containers.list(all=True, filters=filters):
-        owner = container.labels.get(LABEL_OWNER, "")
+    for summary in list_labelled(job, "containers"):
+        owner = (summary.get("Labels") or {}).get(LABEL_OWNER, "")
         if everything or not _owner_alive(owner):
-            _quietly(container.remove, force=True, v=True)
+            _quietly(api.remove_container, container=summary["Id"], force=True, v=True)
             report.containers += 1
-    for network in c.networks.list(filters=filters):
-        owner = network.attrs.get("Labels", {}).get(LABEL_OWNER, "")
+    for summary in list_labelled(job, "networks"):
+        owner = (summary.get("Labels") or {}).get(LABEL_OWNER, "")
         if everything or not _owner_alive(owner):
-            _quietly(network.remove)
+            _quietly(api.remove_network, net_id=summary["Id"])
             report.networks += 1
     if report.containers or report.networks:
         log.info(
             "removed %d leftover containers and %d networks", report.containers, report.networks
         )
     return report
+
+
+def list_labelled(job: str | None, kind: str) -> list[dict[str, Any]]:
+    """Summaries (id, labels) of opsbench containers or networks, in one engine call.
+
+    Not docker-py's `containers.list()`: that inspects each container after listing, and
+    one removed in between (a teardown finishing, a killed client's pending removal that
+    the engine still completes) makes the whole listing fail.
+    """
+    api = client().api
+    filters = {"label": [f"{LABEL_JOB}={job}"] if job else [LABEL_JOB]}
+    if kind == "containers":
+        found: list[dict[str, Any]] = api.containers(all=True, filters=filters)
+    else:
+        found = api.networks(filters=filters)
+    return found
 
 
 def _quietly(fn: Any, **kwargs: Any) -> None:

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pytest
 
-from opsbench.runtime.docker import LABEL_JOB, client
+from opsbench.runtime.docker import list_labelled
 
 REPO = Path(__file__).resolve().parents[2]
 JOB = "kill-test"
@@ -84,9 +84,7 @@ def finished(job_dir: Path) -> dict[str, bytes]:
 
 
 def job_resources() -> tuple[int, int]:
-    flt = {"label": [f"{LABEL_JOB}={JOB}"]}
-    c = client()
-    return len(c.containers.list(all=True, filters=flt)), len(c.networks.list(filters=flt))
+    return len(list_labelled(JOB, "containers")), len(list_labelled(JOB, "networks"))
 
 
 def test_sigkill_at_random_moments_then_resume(project: Path) -> None:

@@ -15,7 +15,7 @@ from opsbench.compile import read_task_checksum
 from opsbench.models.result import TrialResult
 from opsbench.models.trial import TrialConfig
 from opsbench.paths import JobPaths, ProjectPaths, TaskPaths, TrialPaths
-from opsbench.runtime.docker import LABEL_JOB, client
+from opsbench.runtime.docker import list_labelled
 from opsbench.runtime.images import ensure_task_base, ensure_upstream_base, resolve_ca_bundle
 from opsbench.sync import sync
 from opsbench.trial.run import run_trial
@@ -89,9 +89,8 @@ def run_task(project: ProjectPaths, docker_images: None) -> TrialRunner:
 
 
 def leftovers(job: str) -> tuple[list[Any], list[Any]]:
-    c = client()
-    flt = {"label": [f"{LABEL_JOB}={job}"]}
-    return c.containers.list(all=True, filters=flt), c.networks.list(filters=flt)
+    """The job's containers and networks still present (listed in one engine call each)."""
+    return list_labelled(job, "containers"), list_labelled(job, "networks")
 
 
 ScriptedModel = tuple["FakeOpenAIServer", dict[str, Any]]
