@@ -240,6 +240,29 @@ def write_job(
     return [write_trial(job_dir, s, variant=variant) for s in specs]
 
 
+def hostile_trial(payload: str, passed: bool) -> TrialSpec:
+    """One trial whose every piece of agent- and user-supplied text is `payload`: the
+    instruction, answer, message, reasoning and audited command all must render as text."""
+    return TrialSpec(
+        "xss",
+        1,
+        Outcome.GRADED,
+        passed=passed,
+        instruction=payload,
+        final_answer=payload,
+        steps=[Step(step_id=1, source="agent", message=payload, reasoning_content=payload)],
+        commands=[
+            {
+                "index": 1,
+                "time": "t",
+                "command": payload,
+                "exit_code": int(not passed),
+                "stdout": payload,
+            }
+        ],
+    )
+
+
 def hand_made_specs() -> list[TrialSpec]:
     """3 tasks x 3 attempts with known outcomes (expected numbers worked out in tests)."""
     G, AE, PE, IE, CA = (

@@ -5,11 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 from opsbench.models.result import Outcome, TrialResult
-from opsbench.models.trajectory import Step
 from reporting.comparison import write_comparison
 from reporting.run_report import write_run_report
 from tests.reporting.report_browser import Chrome
-from tests.reporting.report_jobs import TrialSpec, hand_made_specs, write_job
+from tests.reporting.report_jobs import TrialSpec, hand_made_specs, hostile_trial, write_job
 
 XSS = '<script>window.__xss = 1</script><img src=x onerror="window.__xss = 2">'
 
@@ -73,16 +72,7 @@ def test_sort_filter_and_links(chrome: Chrome, hand_job: tuple[Path, list[TrialR
 
 
 def test_script_in_a_trajectory_renders_as_text(chrome: Chrome, tmp_path: Path) -> None:
-    spec = TrialSpec(
-        "xss",
-        1,
-        Outcome.GRADED,
-        passed=True,
-        instruction=XSS,
-        final_answer=XSS,
-        steps=[Step(step_id=1, source="agent", message=XSS, reasoning_content=XSS)],
-        commands=[{"index": 1, "time": "t", "command": XSS, "exit_code": 1, "stdout": XSS}],
-    )
+    spec = hostile_trial(XSS, passed=True)
     job_dir = tmp_path / "job"
     write_job(job_dir, [spec], config={"model": XSS})
     chrome.open(write_run_report(job_dir).as_uri() + "#trial=xss__1")

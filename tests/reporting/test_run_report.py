@@ -17,7 +17,7 @@ from reporting.collect import PendingDetails
 from reporting.drilldown import DETAIL_BUDGET
 from reporting.load import load_job
 from reporting.run_report import write_run_report
-from tests.reporting.report_jobs import TrialSpec, text_of, texts_of, write_job
+from tests.reporting.report_jobs import TrialSpec, hostile_trial, text_of, texts_of, write_job
 
 PAYLOAD = '<script>window.__xss = 1</script><img src=x onerror="window.__xss=2">'
 
@@ -87,16 +87,7 @@ def test_task_table_rows(hand_job: tuple[Path, list[TrialResult]]) -> None:
 
 
 def test_untrusted_text_is_escaped(tmp_path: Path) -> None:
-    spec = TrialSpec(
-        "xss",
-        1,
-        Outcome.GRADED,
-        passed=False,
-        instruction=PAYLOAD,
-        final_answer=PAYLOAD,
-        steps=[Step(step_id=1, source="agent", message=PAYLOAD, reasoning_content=PAYLOAD)],
-        commands=[{"index": 1, "time": "t", "command": PAYLOAD, "exit_code": 0, "stdout": PAYLOAD}],
-    )
+    spec = hostile_trial(PAYLOAD, passed=False)
     job_dir = tmp_path / "job"
     write_job(job_dir, [spec], config={"model": PAYLOAD})
     html = write_run_report(job_dir).read_text(encoding="utf-8")
