@@ -21,7 +21,7 @@ from enum import StrEnum
 
 from opsbench.failures import POLICY
 from opsbench.models.result import Outcome
-from opsbench.paths import JobPaths, parse_trial_name, trial_name
+from opsbench.paths import JobPaths, parse_trial_name
 
 
 class Status(StrEnum):
@@ -114,6 +114,3 @@ def outcome_counts(job: JobPaths) -> Counter[str]:
         except (OSError, ValueError, KeyError):
             counts["incomplete"] += 1
     return counts
-
-
-__all__ = ["Plan", "Status", "apply_plan", "classify", "make_plan", "outcome_counts", "trial_name"]
