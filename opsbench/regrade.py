@@ -81,19 +81,21 @@ def regrade_job(
         if not paths.evidence.is_file():
             report.skipped[name] = "no evidence captured at verify time"
             continue
-        spec = _spec_for(paths, result)
+        evidence: dict[str, Any] = json.loads(paths.evidence.read_text())
+        spec = _spec_for(paths, result, evidence)
         if spec is None:
             report.skipped[name] = "its task changed since and the evidence has no spec copy"
             continue
-        if _regrade_trial(paths, result, spec, judge, model, stamp):
+        if _regrade_trial(paths, result, spec, evidence, judge, model, stamp):
             report.changed.append(name)
         report.regraded.append(name)
 
 
-def _spec_for(paths: TrialPaths, result: TrialResult) -> dict[str, Any] | None:
+def _spec_for(
+    paths: TrialPaths, result: TrialResult, evidence: dict[str, Any]
+) -> dict[str, Any] | None:
     """The spec the trial was graded against: its evidence copy, else the compiled task if
     it has not changed since (same checksum)."""
-    evidence = json.loads(paths.evidence.read_text())
     if "spec" in evidence:
         spec: dict[str, Any] = evidence["spec"]
         return spec
@@ -114,11 +116,11 @@ def _regrade_trial(
     paths: TrialPaths,
     result: TrialResult,
     spec: dict[str, Any],
+    evidence: dict[str, Any],
     judge: Any,
     model: str | None,
     stamp: str,
 ) -> bool:
-    evidence: dict[str, Any] = json.loads(paths.evidence.read_text())
     graded = grade(
         GradingInput(
             spec=spec,
