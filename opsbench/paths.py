@@ -18,7 +18,7 @@
       config.json  result.json  trial.log
       agent/instruction.txt  agent/trajectory.json  agent/commands.jsonl
       verifier/reward.txt  verifier/reward.json  verifier/grading_details.json
-      verifier/evidence.json  verifier/history/<timestamp>/
+      verifier/evidence.json  verifier/audit.json  verifier/history/<timestamp>/
 ```
 """
 
@@ -201,6 +201,11 @@ class TrialPaths:
     @property
     def evidence(self) -> Path:
         return self.verifier / "evidence.json"
+
+    @property
+    def audit(self) -> Path:
+        """Audit flags on the trial (`opsbench.models.audit.TrialAudit`)."""
+        return self.verifier / "audit.json"
 
     @property
     def history(self) -> Path:
