@@ -21,6 +21,7 @@ from typing import Any
 
 from grading.grader import ungraded
 from grading.transcript import render
+from opsbench.models.provider import ProviderSettings
 from opsbench.models.result import UsageCounters
 from opsbench.models.trajectory import Trajectory, write_json_atomic
 
@@ -41,7 +42,7 @@ class LlmJudge:
 
     model: str
     cache_dir: Path | None = None
-    provider_settings: dict[str, Any] = field(default_factory=dict)
+    provider_settings: ProviderSettings = field(default_factory=ProviderSettings)
     usage: UsageCounters = field(default_factory=UsageCounters)
     calls: int = 0
 
@@ -90,13 +91,12 @@ class LlmJudge:
     def _ask(
         self, criteria: list[dict[str, Any]], messages: list[dict[str, Any]]
     ) -> list[dict[str, Any]] | None:
-        from opsbench.models.provider import ProviderSettings
         from opsbench.providers import ModelClient, ModelRequestRejected, ProviderCallFailed
 
         try:
             client = ModelClient(
                 self.model,
-                settings=ProviderSettings.model_validate(self.provider_settings),
+                settings=self.provider_settings,
                 usage=self.usage,
             )
         except Exception as exc:  # configuration the judge cannot work with

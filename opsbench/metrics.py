@@ -36,11 +36,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict
 
 from opsbench.failures import POLICY
 from opsbench.models.result import Outcome, TrialResult
-from opsbench.paths import JobPaths, TrialPaths
+from opsbench.paths import JobPaths
 
 log = logging.getLogger(__name__)
 
@@ -187,20 +187,10 @@ class Verdict:
 
 
 def load_results(job_dir: Path) -> list[TrialResult]:
-    """Every finished trial of a job: its `result.json`, in trial-directory order.
+    """Every finished trial of a job, in trial-directory order (`opsbench.results`)."""
+    from opsbench.results import finished_results
 
-    A trial without one is still running (or was killed) and is not a result yet; an
-    unreadable one is logged and skipped."""
-    results = []
-    for trial_dir in JobPaths(job_dir).trial_dirs():
-        path = TrialPaths(trial_dir).result
-        try:
-            results.append(TrialResult.model_validate_json(path.read_bytes()))
-        except FileNotFoundError:
-            continue
-        except (OSError, ValidationError) as exc:
-            log.warning("%s: unreadable result: %s", path, exc)
-    return results
+    return finished_results(JobPaths(job_dir))
 
 
 def counts_in_scores(outcome: Outcome) -> bool:

@@ -19,9 +19,11 @@ from typing import Any
 import grading
 from grading.grader import GradingInput, grade
 from opsbench.errors import OpsbenchError
+from opsbench.models.provider import ProviderSettings
 from opsbench.models.result import Outcome, Rewards, TrialResult
 from opsbench.models.trajectory import load_trajectory, write_json_atomic
-from opsbench.paths import JobPaths, TrialPaths
+from opsbench.paths import JobPaths, SuitePaths, TrialPaths
+from opsbench.results import read_result
 from opsbench.sandbox import read_commands
 from opsbench.trial.verify import make_judge, write_verifier_outputs
 
@@ -35,14 +37,10 @@ class RegradeReport:
 
 def find_jobs(root: Path, job_name: str | None) -> list[JobPaths]:
     """`root` is a job dir, or a suite/jobs dir holding jobs. An unknown name is an error."""
-    if (root / "config.json").is_file():
+    if JobPaths(root).config.is_file():
         jobs = [JobPaths(root)]
     else:
-        jobs = (
-            [JobPaths(p) for p in sorted(root.iterdir()) if (p / "config.json").is_file()]
-            if root.is_dir()
-            else []
-        )
+        jobs = [j for j in SuitePaths(root).jobs() if j.config.is_file()]
     if not jobs:
         raise OpsbenchError(f"{root}: no job here (a job dir has a config.json)")
     if job_name is None:
@@ -61,16 +59,18 @@ def regrade_job(
     report: RegradeReport,
     now: datetime | None = None,
 ) -> None:
+    # Only the judge's settings matter here: read them alone, so a config written by
+    # another opsbench version still regrades.
     config = json.loads(job.config.read_text())
     model = judge_model or config.get("judge_model")
-    judge = make_judge(model, job.dir, config.get("provider_settings", {}))
+    settings = ProviderSettings.model_validate(config.get("provider_settings") or {})
+    judge = make_judge(model, job, settings)
     stamp = (now or datetime.now(UTC)).strftime("%Y%m%dT%H%M%S%fZ")
     for trial_dir in job.trial_dirs():
         paths = TrialPaths(trial_dir)
         name = f"{job.name}/{trial_dir.name}"
-        try:
-            result = TrialResult.model_validate_json(paths.result.read_text())
-        except (OSError, ValueError):
+        result = read_result(paths).result
+        if result is None:
             report.skipped[name] = "no readable result.json"
             continue
         if task_names and result.task_id not in task_names:

@@ -7,15 +7,15 @@ verify: that is the agent's failure (`agent_error`), not infrastructure's.
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Any
 
 from grading.checks import ExecResult
 from grading.grader import GradingInput, Judge, grade
 from opsbench.failures import AgentError
+from opsbench.models.provider import ProviderSettings
 from opsbench.models.result import Rewards, UsageCounters
 from opsbench.models.trajectory import load_trajectory, write_json_atomic
-from opsbench.paths import TrialPaths
+from opsbench.paths import JobPaths, TrialPaths
 from opsbench.sandbox import Sandbox, read_commands
 from opsbench.trial.state import TrialState
 
@@ -41,7 +41,7 @@ def verify(state: TrialState, sandbox: Sandbox) -> None:
             scenario_time=state.config.scenario_time.timestamp(),
             judge=make_judge(
                 state.config.judge_model,
-                state.paths.dir.parent,
+                JobPaths.of_trial(state.paths),
                 state.config.provider_settings,
                 state.usage,
             ),
@@ -52,14 +52,17 @@ def verify(state: TrialState, sandbox: Sandbox) -> None:
 
 
 def make_judge(
-    model: str | None, job_dir: Path, settings: dict[str, Any], usage: UsageCounters | None = None
+    model: str | None,
+    job: JobPaths,
+    settings: ProviderSettings,
+    usage: UsageCounters | None = None,
 ) -> Judge | None:
     """The rubric judge for a job (cached under the job's `.cache/judge/`), or None."""
     if not model:
         return None
     from grading.judge import LlmJudge, judge_or_ungraded
 
-    judge = LlmJudge(model, cache_dir=job_dir / ".cache" / "judge", provider_settings=settings)
+    judge = LlmJudge(model, cache_dir=job.judge_cache, provider_settings=settings)
     if usage is not None:
         judge.usage = usage
     wrapped: Judge = judge_or_ungraded(judge)
