@@ -23,24 +23,17 @@ from tests.fakes.runtime import FakeRuntime
 REPO = Path(__file__).resolve().parents[2]
 
 SPEC = """
-id: touch-file
-title: create a file
+id: restart-web
 category: basic
+title: restart the web server
 difficulty: easy
-statement: Create /root/done containing the word done.
-environment:
-  timeouts: {agent_sec: 20}
-prepare:
-  - run: echo prepared > /root/prepared
-solution:
-  - run: echo done > /root/done
-restore:
-  - run: echo restored
+statement: The web server is down; bring it back and leave /root/done saying done.
 checks:
-  - kind: command
-    name: done-file
-    run: cat /root/done
-    stdout_matches: "^done$"
+  - {kind: command, name: done-file, run: cat /root/done, stdout_matches: "^done$"}
+prepare: [{run: echo stopped > /root/web.state}]
+solution: [{run: echo done > /root/done}]
+restore: [{run: echo restored}]
+environment: {timeouts: {agent_sec: 20}}
 """
 
 PROBE = "tests.runtime.probe_agents:ProbeAgent"
@@ -68,16 +61,16 @@ def task(tmp_path_factory: pytest.TempPathFactory) -> TaskPaths:
     (root / "tasks-spec" / "basic").mkdir(parents=True)
     shutil.copy(REPO / "pyproject.toml", root / "pyproject.toml")
     shutil.copytree(REPO / "environment" / "base", root / "environment" / "base")
-    (root / "tasks-spec" / "basic" / "touch-file.yaml").write_text(SPEC)
+    (root / "tasks-spec" / "basic" / "restart-web.yaml").write_text(SPEC)
     project = ProjectPaths(root)
     sync(project)
-    return TaskPaths(project.tasks / "touch-file")
+    return TaskPaths(project.tasks / "restart-web")
 
 
 @pytest.fixture
 def trial_paths(tmp_path: Path) -> TrialPaths:
     """Where the runner's trial lands (read it after a run that raised)."""
-    return JobPaths(tmp_path / "jobs" / "fake-job").trial("touch-file", 1)
+    return JobPaths(tmp_path / "jobs" / "fake-job").trial("restart-web", 1)
 
 
 @pytest.fixture
@@ -96,8 +89,8 @@ def run(task: TaskPaths, trial_paths: TrialPaths) -> Runner:
         runtime.commands.setdefault("cat /root/done", "done\n")
         config = TrialConfig(
             job_name="fake-job",
-            trial_name="touch-file__1",
-            task_id="touch-file",
+            trial_name="restart-web__1",
+            task_id="restart-web",
             attempt=1,
             task_dir=str(task.dir),
             task_checksum=read_task_checksum(task),
