@@ -23,8 +23,8 @@ from opsbench.trial.state import TrialState
 def verify(state: TrialState, sandbox: Sandbox) -> None:
     if state.env is not None:
         status = state.env.main_state()
-        if not status.get("Running", False):
-            why = "was OOM-killed" if status.get("OOMKilled") else "stopped"
+        if not status.running:
+            why = "was OOM-killed" if status.oom_killed else "stopped"
             raise AgentError(f"the task container {why} during the agent phase")
 
     def run(command: str, user: str, timeout: float) -> ExecResult:
