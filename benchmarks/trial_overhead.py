@@ -20,8 +20,8 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
+from opsbench.builtin_images import TASK_BASE
 from opsbench.compile import read_task_checksum
-from opsbench.images import TASK_BASE
 from opsbench.models.trial import TrialConfig
 from opsbench.paths import ProjectPaths, TaskPaths
 from opsbench.runtime.docker import client

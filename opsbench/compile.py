@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 import grading
 from opsbench import __version__
-from opsbench.images import BUILTIN_SIDECARS, TASK_BASE
+from opsbench.builtin_images import BUILTIN_SIDECARS, TASK_BASE
 from opsbench.paths import ProjectPaths, TaskPaths
 
 if TYPE_CHECKING:

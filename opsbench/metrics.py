@@ -40,6 +40,7 @@ from pydantic import BaseModel, ConfigDict
 
 from opsbench.failures import POLICY
 from opsbench.models.result import Outcome, TrialResult
+from opsbench.models.spec import DIFFICULTIES
 from opsbench.paths import JobPaths
 
 log = logging.getLogger(__name__)
@@ -50,7 +51,6 @@ Z95 = 1.959963984540054
 BOOTSTRAP_RESAMPLES = 1000
 BOOTSTRAP_SEED = 20240611
 NO_CATEGORY = "(none)"
-DIFFICULTY_ORDER = ("trivial", "easy", "medium", "hard", "expert")
 
 
 class _Model(BaseModel):
@@ -480,7 +480,7 @@ def difficulty_of(result: TrialResult) -> str:
 
 def difficulty_sort_key(name: str) -> tuple[int, str]:
     lowered = name.lower()
-    rank = DIFFICULTY_ORDER.index(lowered) if lowered in DIFFICULTY_ORDER else len(DIFFICULTY_ORDER)
+    rank = DIFFICULTIES.index(lowered) if lowered in DIFFICULTIES else len(DIFFICULTIES)
     return rank, lowered
 
 

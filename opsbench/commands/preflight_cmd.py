@@ -15,7 +15,7 @@ from opsbench.paths import ProjectPaths, find_root
 
 
 def run(args: argparse.Namespace) -> int:
-    from opsbench.images import TASK_BASE, UPSTREAM_BASE
+    from opsbench.builtin_images import TASK_BASE, UPSTREAM_BASE
     from opsbench.runtime import images
     from opsbench.runtime.docker import client, remove_leftovers
 

@@ -26,7 +26,7 @@ def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
     p.set_defaults(handler=run)
 
 
-def verdict(agent: str, result: TrialResult | None) -> tuple[bool, str]:
+def calibration_verdict(agent: str, result: TrialResult | None) -> tuple[bool, str]:
     from opsbench.models.result import Outcome
 
     if result is None:
@@ -72,7 +72,7 @@ def run(args: argparse.Namespace) -> int:
         row = []
         for setup in setups:
             result = read_result(setup.job.trial(task_id, 1)).result
-            ok, text = verdict(setup.config.variant.agent, result)
+            ok, text = calibration_verdict(setup.config.variant.agent, result)
             failures += not ok
             row.append(f"{'ok ' if ok else 'BAD'} {text}")
         display.message(f"{task_id:44} {row[0]:38} {row[1]}")

@@ -10,6 +10,7 @@ This module imports nothing from the runtime.
 from __future__ import annotations
 
 import re
+import typing
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -17,6 +18,10 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from opsbench.models.promql import validate_promql
 
 SPEC_SCHEMA_VERSION = 1
+
+Difficulty = Literal["easy", "medium", "hard"]
+DIFFICULTIES: tuple[str, ...] = typing.get_args(Difficulty)
+"""The difficulty scale, easiest first: specs, metrics and reports all use this one."""
 
 TASK_ID_PATTERN = r"^[a-z0-9][a-z0-9-]{1,62}[a-z0-9]$"
 SIDECAR_NAME_PATTERN = r"^[a-z][a-z0-9-]{0,30}$"
@@ -106,7 +111,7 @@ class Environment(Strict):
     @field_validator("sidecars")
     @classmethod
     def _builtin_sidecars(cls, names: list[str]) -> list[str]:
-        from opsbench.images import BUILTIN_SIDECARS  # data only: no runtime import
+        from opsbench.builtin_images import BUILTIN_SIDECARS  # data only: no runtime import
 
         unknown = [n for n in names if n not in BUILTIN_SIDECARS]
         if unknown:
@@ -359,7 +364,7 @@ class TaskSpec(Strict):
     id: str = Field(pattern=TASK_ID_PATTERN)
     title: str = Field(min_length=1)
     category: str = Field(pattern=r"^[a-z][a-z0-9-]*$")
-    difficulty: Literal["easy", "medium", "hard"]
+    difficulty: Difficulty
     tags: list[str] = Field(default_factory=list)
     statement: str = Field(min_length=1, description="The ticket, in the user's voice.")
     environment: Environment = Field(default_factory=Environment)

@@ -20,9 +20,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from opsbench.builtin_images import BUILTIN_SIDECARS, TASK_BASE, UPSTREAM_BASE
 from opsbench.errors import OpsbenchError
 from opsbench.failures import InfraError
-from opsbench.images import BUILTIN_SIDECARS, TASK_BASE, UPSTREAM_BASE
 from opsbench.runtime.docker import client
 
 log = logging.getLogger(__name__)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from opsbench.images import BUILTIN_SIDECARS
+from opsbench.builtin_images import BUILTIN_SIDECARS
 from opsbench.models.spec import TaskSpec
 from opsbench.runtime.base import Archive, EnvironmentPlan, SidecarPlan, TrialEnvironment
 from opsbench.trial.state import TrialState
