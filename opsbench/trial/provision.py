@@ -10,6 +10,7 @@ from collections.abc import Callable
 
 from opsbench.builtin_images import BUILTIN_SIDECARS
 from opsbench.models.spec import TaskSpec
+from opsbench.paths import JobPaths
 from opsbench.runtime.base import Archive, EnvironmentPlan, SidecarPlan, TrialEnvironment
 from opsbench.trial.state import TrialState
 
@@ -58,7 +59,7 @@ def _sidecar_data(state: TrialState) -> SidecarData:
             return [], []
         from opsbench.o11y import prepare_o11y  # built once per scenario clock, cached
 
-        cache = state.paths.dir.parent / ".cache"
+        cache = JobPaths.of_trial(state.paths).cache
         prepared = prepare_o11y(cache, state.config.scenario_time, state.config.seed)
         return (
             [Archive(a.path, a.data) for a in prepared.sidecar],
