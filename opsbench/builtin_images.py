@@ -15,6 +15,12 @@ TASK_BASE = "opsbench-base:1"
 """Every task's Dockerfile starts FROM this (common tools, python3, the CA bundle)."""
 
 
+VERIFIER_IMAGE = "opsbench-verifier:1"
+"""The trusted verifier: opsbench's own tools, joined to a trial only to grade it."""
+VERIFIER_CONTEXT = "verifier"
+"""Its build context under `environment/`."""
+
+
 @dataclass(frozen=True)
 class SidecarSpec:
     name: str
