@@ -39,7 +39,7 @@ statement: nothing to do
 environment:
   custom_sidecars:
     - name: web
-      image: opsbench-base:1
+      image: opsbench-base:2
       port: 8000
       command: ["python3", "-m", "http.server", "8000"]
       healthcheck: "curl -sf http://localhost:8000/ >/dev/null"

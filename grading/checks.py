@@ -1,8 +1,9 @@
 """Deterministic checks of the environment's state after the agent.
 
-Standard library only, with relative imports: this module is copied into every generated
-task (`tests/opsbench_grading.zip`) so Harbor's in-container verifier runs the very same code
-the host grader runs.
+Each check is the spec's own model (`opsbench.models.spec.Check`) and runs through the
+runner registered for its class: the spec union is the one list of check kinds. This module
+is copied into every generated task (`tests/opsbench_grading.zip`, with the models it
+imports) so Harbor's in-container verifier runs the very same code the host grader runs.
 
 Every check kind runs through one primitive, `exec(command, user, timeout)`, inside the
 task container: on the host that is the sandbox's exec, in the container a subprocess.
@@ -18,7 +19,19 @@ import re
 import shlex
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple, TypeVar
+
+from opsbench.models.spec import (
+    AnswerCheck,
+    Check,
+    CheckBase,
+    CommandCheck,
+    FileCheck,
+    HttpCheck,
+    PromqlCheck,
+    TranscriptCheck,
+)
+from opsbench.models.verdict import CheckVerdict
 
 
 @dataclass
@@ -42,26 +55,6 @@ class CheckContext:
     tool_outputs: list[str] = field(default_factory=list)
 
 
-@dataclass
-class CheckVerdict:
-    name: str
-    kind: str
-    weight: float
-    passed: bool
-    message: str
-    evidence: dict[str, Any] = field(default_factory=dict)
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "name": self.name,
-            "kind": self.kind,
-            "weight": self.weight,
-            "passed": self.passed,
-            "message": self.message,
-            "evidence": self.evidence,
-        }
-
-
 MAX_EVIDENCE = 4000
 
 
@@ -73,34 +66,66 @@ def clip(text: str, limit: int = MAX_EVIDENCE) -> str:
     return f"{text[:half]}\n[... {len(text) - limit} characters truncated ...]\n{text[-half:]}"
 
 
-def run_check(check: dict[str, Any], ctx: CheckContext) -> CheckVerdict:
-    """Evaluate one check (a spec's `checks[]` entry as JSON); never raises for bad state."""
-    runner = _RUNNERS[check["kind"]]
+class CheckFinding(NamedTuple):
+    """What a check runner found: the verdict's own part, before name, kind and weight."""
+
+    passed: bool
+    message: str
+    evidence: dict[str, Any]
+
+
+def _finding(problems: list[str], evidence: dict[str, Any]) -> CheckFinding:
+    return CheckFinding(not problems, "; ".join(problems) or "ok", evidence)
+
+
+C = TypeVar("C", bound=CheckBase)
+Runner = Callable[[C, "CheckContext"], CheckFinding]
+RUNNERS: dict[type[CheckBase], Runner[Any]] = {}
+"""The runner for each check model; a test holds it to the spec's `Check` union."""
+
+
+def _runs(model: type[C]) -> Callable[[Runner[C]], Runner[C]]:
+    def register(runner: Runner[C]) -> Runner[C]:
+        RUNNERS[model] = runner
+        return runner
+
+    return register
+
+
+def run_check(check: Check, ctx: CheckContext) -> CheckVerdict:
+    """Evaluate one check of a spec; never raises for bad state."""
+    runner = RUNNERS[type(check)]
     try:
-        passed, message, evidence = runner(check, ctx)
+        finding = runner(check, ctx)
     except Exception as exc:  # a broken check is a failed check, with the reason
-        passed, message, evidence = False, f"check could not run: {exc}", {}
+        finding = CheckFinding(False, f"check could not run: {exc}", {})
     return CheckVerdict(
-        check["name"], check["kind"], float(check["weight"]), passed, message, evidence
+        name=check.name,
+        kind=check.kind,
+        weight=check.weight,
+        passed=finding.passed,
+        message=finding.message,
+        evidence=finding.evidence,
     )
 
 
-def _command(check: dict[str, Any], ctx: CheckContext) -> tuple[bool, str, dict[str, Any]]:
-    res = ctx.exec(check["run"], check.get("user", "root"), float(check["timeout_sec"]))
+@_runs(CommandCheck)
+def _command(check: CommandCheck, ctx: CheckContext) -> CheckFinding:
+    res = ctx.exec(check.run, check.user, check.timeout_sec)
     evidence = {
-        "command": check["run"],
+        "command": check.run,
         "exit_code": res.exit_code,
         "stdout": clip(res.stdout),
         "stderr": clip(res.stderr),
     }
     problems = []
-    if check.get("exit_code") is not None and res.exit_code != check["exit_code"]:
-        problems.append(f"exit code {res.exit_code}, expected {check['exit_code']}")
-    if check.get("stdout_matches") and not re.search(check["stdout_matches"], res.stdout, re.M):
-        problems.append(f"stdout does not match /{check['stdout_matches']}/")
-    if check.get("stdout_not_matches") and re.search(check["stdout_not_matches"], res.stdout, re.M):
-        problems.append(f"stdout matches forbidden /{check['stdout_not_matches']}/")
-    return not problems, "; ".join(problems) or "ok", evidence
+    if check.exit_code is not None and res.exit_code != check.exit_code:
+        problems.append(f"exit code {res.exit_code}, expected {check.exit_code}")
+    if check.stdout_matches and not re.search(check.stdout_matches, res.stdout, re.M):
+        problems.append(f"stdout does not match /{check.stdout_matches}/")
+    if check.stdout_not_matches and re.search(check.stdout_not_matches, res.stdout, re.M):
+        problems.append(f"stdout matches forbidden /{check.stdout_not_matches}/")
+    return _finding(problems, evidence)
 
 
 _FILE_PROBE = """
@@ -121,30 +146,29 @@ print(json.dumps(out))
 """
 
 
-def _file(check: dict[str, Any], ctx: CheckContext) -> tuple[bool, str, dict[str, Any]]:
-    res = ctx.exec(
-        f"python3 -c {shlex.quote(_FILE_PROBE)} {shlex.quote(check['path'])}", "root", 30
-    )
+@_runs(FileCheck)
+def _file(check: FileCheck, ctx: CheckContext) -> CheckFinding:
+    res = ctx.exec(f"python3 -c {shlex.quote(_FILE_PROBE)} {shlex.quote(check.path)}", "root", 30)
     if res.exit_code != 0:
         raise RuntimeError(f"file probe failed: {res.stderr.strip()[-300:]}")
     info = json.loads(res.stdout)
     content = info.pop("content", None)
-    evidence: dict[str, Any] = {"path": check["path"], **info}
+    evidence: dict[str, Any] = {"path": check.path, **info}
     if content is not None:
         evidence["content"] = clip(content)
     problems = []
-    if info["exists"] != check.get("exists", True):
+    if info["exists"] != check.exists:
         problems.append("file exists" if info["exists"] else "file is missing")
     elif info["exists"]:
-        if check.get("contains") and not re.search(check["contains"], content or "", re.M):
-            problems.append(f"content does not match /{check['contains']}/")
-        if check.get("not_contains") and re.search(check["not_contains"], content or "", re.M):
-            problems.append(f"content matches forbidden /{check['not_contains']}/")
-        if check.get("mode") and int(info["mode"], 8) != int(check["mode"], 8):
-            problems.append(f"mode {info['mode']}, expected {check['mode']}")
-        if check.get("owner") and info["owner"] != check["owner"]:
-            problems.append(f"owner {info['owner']}, expected {check['owner']}")
-    return not problems, "; ".join(problems) or "ok", evidence
+        if check.contains and not re.search(check.contains, content or "", re.M):
+            problems.append(f"content does not match /{check.contains}/")
+        if check.not_contains and re.search(check.not_contains, content or "", re.M):
+            problems.append(f"content matches forbidden /{check.not_contains}/")
+        if check.mode and int(info["mode"], 8) != int(check.mode, 8):
+            problems.append(f"mode {info['mode']}, expected {check.mode}")
+        if check.owner and info["owner"] != check.owner:
+            problems.append(f"owner {info['owner']}, expected {check.owner}")
+    return _finding(problems, evidence)
 
 
 _HTTP_PROBE = """
@@ -181,30 +205,29 @@ def _json_path(data: Any, path: str) -> Any:
     return data
 
 
-def _http(check: dict[str, Any], ctx: CheckContext) -> tuple[bool, str, dict[str, Any]]:
-    out = http_fetch(ctx, check["url"], check.get("method", "GET"), check.get("insecure", False))
+@_runs(HttpCheck)
+def _http(check: HttpCheck, ctx: CheckContext) -> CheckFinding:
+    out = http_fetch(ctx, check.url, check.method, check.insecure)
     body = out.get("body", "")
-    evidence = {"url": check["url"], "status": out.get("status"), "body": clip(body)}
+    evidence = {"url": check.url, "status": out.get("status"), "body": clip(body)}
     if out.get("error"):
         evidence["error"] = out["error"]
-        return False, f"request failed: {out['error']}", evidence
+        return CheckFinding(False, f"request failed: {out['error']}", evidence)
     problems = []
-    if check.get("status") is not None and out["status"] != check["status"]:
-        problems.append(f"status {out['status']}, expected {check['status']}")
-    if check.get("body_matches") and not re.search(check["body_matches"], body, re.M):
-        problems.append(f"body does not match /{check['body_matches']}/")
-    if check.get("json_path"):
+    if check.status is not None and out["status"] != check.status:
+        problems.append(f"status {out['status']}, expected {check.status}")
+    if check.body_matches and not re.search(check.body_matches, body, re.M):
+        problems.append(f"body does not match /{check.body_matches}/")
+    if check.json_path:
         try:
-            value = _json_path(json.loads(body), check["json_path"])
+            value = _json_path(json.loads(body), check.json_path)
         except (ValueError, KeyError, IndexError, TypeError) as exc:
-            problems.append(f"json path {check['json_path']} not found ({exc})")
+            problems.append(f"json path {check.json_path} not found ({exc})")
         else:
             evidence["json_value"] = value
-            if check.get("json_equals") is not None and value != check["json_equals"]:
-                problems.append(
-                    f"{check['json_path']} is {value!r}, expected {check['json_equals']!r}"
-                )
-    return not problems, "; ".join(problems) or "ok", evidence
+            if check.json_equals is not None and value != check.json_equals:
+                problems.append(f"{check.json_path} is {value!r}, expected {check.json_equals!r}")
+    return _finding(problems, evidence)
 
 
 def prometheus_query(
@@ -237,41 +260,41 @@ def _series_value(series: dict[str, Any]) -> float:
     return float(values[-1][1]) if values else math.nan
 
 
-def _promql(check: dict[str, Any], ctx: CheckContext) -> tuple[bool, str, dict[str, Any]]:
-    payload = prometheus_query(ctx, check["query"], check.get("range_minutes"))
+@_runs(PromqlCheck)
+def _promql(check: PromqlCheck, ctx: CheckContext) -> CheckFinding:
+    payload = prometheus_query(ctx, check.query, check.range_minutes)
     data = payload.get("data", {})
     result = data.get("result", [])
     if data.get("resultType") == "scalar":
         result = [{"metric": {}, "value": result}]
     ranked = sorted(result, key=_series_value, reverse=True)
-    evidence = {"query": check["query"], "result": ranked[:20], "series": len(ranked)}
+    evidence = {"query": check.query, "result": ranked[:20], "series": len(ranked)}
     problems = []
-    if check.get("series_count") is not None and len(ranked) != check["series_count"]:
-        problems.append(f"{len(ranked)} series, expected {check['series_count']}")
+    if check.series_count is not None and len(ranked) != check.series_count:
+        problems.append(f"{len(ranked)} series, expected {check.series_count}")
     top = ranked[0] if ranked else None
-    if check.get("value") is not None:
+    if check.value is not None:
         if top is None:
             problems.append("no series returned")
         else:
             got = _series_value(top)
-            if not abs(got - float(check["value"])) <= float(check.get("tolerance", 0)):
-                problems.append(
-                    f"value {got}, expected {check['value']} ± {check.get('tolerance', 0)}"
-                )
-    if check.get("labels"):
+            if not abs(got - check.value) <= check.tolerance:
+                problems.append(f"value {got}, expected {check.value} ± {check.tolerance}")
+    if check.labels:
         got_labels = top["metric"] if top else {}
-        wrong = {k: v for k, v in check["labels"].items() if got_labels.get(k) != v}
+        wrong = {k: v for k, v in check.labels.items() if got_labels.get(k) != v}
         if wrong:
-            problems.append(f"top series labels {got_labels}, expected {check['labels']}")
-    return not problems, "; ".join(problems) or "ok", evidence
+            problems.append(f"top series labels {got_labels}, expected {check.labels}")
+    return _finding(problems, evidence)
 
 
-def _transcript(check: dict[str, Any], ctx: CheckContext) -> tuple[bool, str, dict[str, Any]]:
-    cited = sorted(set(re.findall(check["answer_matches"], ctx.final_answer)))
+@_runs(TranscriptCheck)
+def _transcript(check: TranscriptCheck, ctx: CheckContext) -> CheckFinding:
+    cited = sorted(set(re.findall(check.answer_matches, ctx.final_answer)))
     seen = "\n".join(ctx.tool_outputs)
     grounded = [c for c in cited if c in seen]
     invented = [c for c in cited if c not in seen]
-    missing = [m for m in check.get("must_cite", []) if m not in cited]
+    missing = [m for m in check.must_cite if m not in cited]
     evidence = {
         "cited": cited,
         "grounded": grounded,
@@ -285,7 +308,7 @@ def _transcript(check: dict[str, Any], ctx: CheckContext) -> tuple[bool, str, di
         problems.append(f"cited but never seen in tool output: {', '.join(invented)}")
     if missing:
         problems.append(f"not cited: {', '.join(missing)}")
-    return not problems, "; ".join(problems) or "ok", evidence
+    return _finding(problems, evidence)
 
 
 _NUMBER = re.compile(r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?")
@@ -299,56 +322,47 @@ def _number(text: str) -> float:
     return float(match.group())
 
 
-def _canonical(check: dict[str, Any], ctx: CheckContext) -> tuple[float, dict[str, Any]]:
+def _canonical(check: AnswerCheck, ctx: CheckContext) -> tuple[float, dict[str, Any]]:
     """The true value for an `answer` check, with where it came from."""
-    if check.get("query"):
-        payload = prometheus_query(ctx, check["query"])
+    if check.query:
+        payload = prometheus_query(ctx, check.query)
         data = payload.get("data", {})
         result = data.get("result", [])
         if data.get("resultType") == "scalar":
             result = [{"metric": {}, "value": result}]
         ranked = sorted(result, key=_series_value, reverse=True)
         if not ranked:
-            raise RuntimeError(f"the query returned no series: {check['query']}")
-        return _series_value(ranked[0]), {"query": check["query"], "result": ranked[:5]}
-    if check.get("run"):
+            raise RuntimeError(f"the query returned no series: {check.query}")
+        return _series_value(ranked[0]), {"query": check.query, "result": ranked[:5]}
+    if check.run:
         at = "" if ctx.scenario_time is None else str(int(ctx.scenario_time))
-        command = f"export SCENARIO_TIME={shlex.quote(at)}\n{check['run']}"
-        res = ctx.exec(command, "root", float(check.get("timeout_sec", 60)))
-        source = {"command": check["run"], "exit_code": res.exit_code, "stdout": clip(res.stdout)}
+        command = f"export SCENARIO_TIME={shlex.quote(at)}\n{check.run}"
+        res = ctx.exec(command, "root", check.timeout_sec)
+        source = {"command": check.run, "exit_code": res.exit_code, "stdout": clip(res.stdout)}
         if res.exit_code != 0:
             raise RuntimeError(f"the command exited {res.exit_code}: {res.stderr.strip()[-300:]}")
         return _number(res.stdout), source
-    return float(check["value"]), {"value": check["value"]}
+    if check.value is None:  # the model admits exactly one source: unreachable
+        raise RuntimeError("the check has no canonical value")
+    return check.value, {"value": check.value}
 
 
-def _answer(check: dict[str, Any], ctx: CheckContext) -> tuple[bool, str, dict[str, Any]]:
-    matches = list(re.finditer(check["pattern"], ctx.final_answer, re.M))
-    evidence: dict[str, Any] = {"pattern": check["pattern"]}
+@_runs(AnswerCheck)
+def _answer(check: AnswerCheck, ctx: CheckContext) -> CheckFinding:
+    matches = list(re.finditer(check.pattern, ctx.final_answer, re.M))
+    evidence: dict[str, Any] = {"pattern": check.pattern}
     if not matches:
-        return False, "the final answer has no number matching the pattern", evidence
+        return CheckFinding(False, "the final answer has no number matching the pattern", evidence)
     captured = matches[-1].group(1) or ""
     evidence["captured"] = captured
     try:
         got = _number(captured)
     except ValueError as exc:
-        return False, f"the answer's value is not a number: {exc}", evidence
+        return CheckFinding(False, f"the answer's value is not a number: {exc}", evidence)
     truth, source = _canonical(check, ctx)
-    allowed = max(
-        float(check.get("tolerance", 0)),
-        abs(truth) * float(check.get("tolerance_pct", 0)) / 100,
-    )
+    allowed = max(check.tolerance, abs(truth) * check.tolerance_pct / 100)
     evidence.update(answer=got, expected=truth, allowed_difference=allowed, source=source)
-    if math.isnan(truth) or abs(got - truth) > allowed + 1e-9:
-        return False, f"answered {got}, expected {truth:g} ± {allowed:g}", evidence
-    return True, f"answered {got}, expected {truth:g} ± {allowed:g}", evidence
-
-
-_RUNNERS: dict[str, Callable[[dict[str, Any], CheckContext], tuple[bool, str, dict[str, Any]]]] = {
-    "command": _command,
-    "file": _file,
-    "http": _http,
-    "promql": _promql,
-    "transcript": _transcript,
-    "answer": _answer,
-}
+    verdict = f"answered {got}, expected {truth:g} ± {allowed:g}"
+    return CheckFinding(
+        not (math.isnan(truth) or abs(got - truth) > allowed + 1e-9), verdict, evidence
+    )

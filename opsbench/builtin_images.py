@@ -11,7 +11,7 @@ from dataclasses import dataclass
 UPSTREAM_BASE = "debian:bookworm-slim"
 """Pulled when a registry is reachable; otherwise built with debootstrap and tagged so."""
 
-TASK_BASE = "opsbench-base:1"
+TASK_BASE = "opsbench-base:2"
 """Every task's Dockerfile starts FROM this (common tools, python3, the CA bundle)."""
 
 
@@ -34,7 +34,7 @@ class SidecarSpec:
 BUILTIN_SIDECARS: dict[str, SidecarSpec] = {
     "o11y": SidecarSpec(
         name="o11y",
-        image="opsbench-sidecar-o11y:1",
+        image="opsbench-sidecar-o11y:2",
         port=9090,
         healthcheck=["CMD", "/opt/o11y/healthcheck.sh"],
         context="sidecar",

@@ -6,14 +6,11 @@ verify: that is the agent's failure (`agent_error`), not infrastructure's.
 
 from __future__ import annotations
 
-import json
-from typing import Any
-
 from grading.checks import ExecResult
-from grading.grader import GradingInput, Judge, grade
+from grading.grader import GradingInput, GradingResult, Judge, grade
 from opsbench.failures import AgentError
 from opsbench.models.provider import ProviderSettings
-from opsbench.models.result import Rewards, UsageCounters
+from opsbench.models.result import UsageCounters
 from opsbench.models.trajectory import load_trajectory, write_json_atomic
 from opsbench.paths import JobPaths, TrialPaths
 from opsbench.sandbox import Sandbox, read_commands
@@ -31,10 +28,9 @@ def verify(state: TrialState, sandbox: Sandbox) -> None:
         out = sandbox.exec(command, timeout=timeout, user=user)
         return ExecResult(out.exit_code, out.stdout, out.stderr)
 
-    spec: dict[str, Any] = json.loads(state.task.spec_json.read_text())
     result = grade(
         GradingInput(
-            spec=spec,
+            spec=state.spec,
             commands=read_commands(state.paths.commands),
             trajectory=load_trajectory(state.paths.trajectory),
             exec=run,
@@ -47,8 +43,8 @@ def verify(state: TrialState, sandbox: Sandbox) -> None:
             ),
         )
     )
-    write_verifier_outputs(state.paths, result.details, result.evidence)
-    state.rewards = Rewards(**result.score.to_dict())
+    write_verifier_outputs(state.paths, result)
+    state.rewards = result.details.score
 
 
 def make_judge(
@@ -69,11 +65,9 @@ def make_judge(
     return wrapped
 
 
-def write_verifier_outputs(
-    paths: TrialPaths, details: dict[str, Any], evidence: dict[str, Any]
-) -> None:
+def write_verifier_outputs(paths: TrialPaths, result: GradingResult) -> None:
     paths.verifier.mkdir(parents=True, exist_ok=True)
-    write_json_atomic(paths.evidence, evidence)
-    write_json_atomic(paths.grading_details, details)
-    write_json_atomic(paths.reward_json, details["score"])
-    paths.reward_txt.write_text(f"{details['score']['reward']}\n")
+    write_json_atomic(paths.evidence, result.evidence.model_dump(mode="json"))
+    write_json_atomic(paths.grading_details, result.details.dump())
+    write_json_atomic(paths.reward_json, result.details.score.model_dump(mode="json"))
+    paths.reward_txt.write_text(f"{result.details.score.reward}\n")
