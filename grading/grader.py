@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from grading.checks import CheckContext, Exec, run_check
+from grading.checks import CheckContext, Exec, FileReader, ProcessLister, run_check
 from grading.compliance import evaluate_rule
 from grading.facts import resolve_facts
 from grading.scoring import Component, score
@@ -30,7 +30,12 @@ class GradingInput:
     commands: list[CommandRecord]
     trajectory: Trajectory | None
     exec: Exec | None = None
-    """None on regrade: check verdicts come from `saved_evidence`."""
+    """The trusted verifier's exec; None on regrade (verdicts come from `saved_evidence`)."""
+    task_exec: Exec | None = None
+    """The task container's own exec, for `in_task` checks only."""
+    read_file: FileReader | None = None
+    processes: ProcessLister | None = None
+    nonce: str = ""
     scenario_time: float | None = None
     saved_evidence: Evidence | None = None
     judge: Judge | None = None
@@ -54,6 +59,10 @@ def grade(inp: GradingInput) -> GradingResult:
     if inp.exec is not None:
         ctx = CheckContext(
             exec=inp.exec,
+            task_exec=inp.task_exec,
+            read_file=inp.read_file,
+            processes=inp.processes,
+            nonce=inp.nonce,
             scenario_time=inp.scenario_time,
             final_answer=final_answer,
             tool_outputs=_tool_outputs(inp),

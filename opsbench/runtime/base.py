@@ -18,6 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from grading.checks import ExecResult, FileReader, ProcessLister
 from opsbench.models.spec import TaskSpec
 from opsbench.sandbox import Sandbox
 
@@ -69,8 +70,59 @@ class ContainerState:
     error: str = ""
 
 
+class Verifier(ABC):
+    """The trusted side of grading for one trial (DESIGN: the trust boundary).
+
+    `exec` runs opsbench's own tools in the task's network; `file_reader` reads the
+    task's files without its binaries (None: read them through `exec`); `task_exec` is the
+    task container itself, for checks that declare they run the task's own program.
+    """
+
+    @abstractmethod
+    def exec(self, command: str, user: str, timeout: float) -> ExecResult:
+        """Run a command with the verifier's tools."""
+
+    @abstractmethod
+    def task_exec(self, command: str, user: str, timeout: float) -> ExecResult:
+        """Run a command in the task container (the agent's binaries)."""
+
+    @property
+    def file_reader(self) -> FileReader | None:
+        return None
+
+    @property
+    def process_lister(self) -> ProcessLister | None:
+        return None
+
+    def stop_foreground(self) -> list[str]:
+        """Stop the agent's exec sessions still running; returns what was stopped."""
+        return []
+
+    def close(self) -> None:  # noqa: B027 - an optional hook; most verifiers hold nothing
+        """Release what the verifier holds (teardown removes its container anyway)."""
+
+
+class SandboxVerifier(Verifier):
+    """A verifier over the environment's root handle: for runtimes with no separate
+    verifier container (fakes in tests). Not trusted against an adversarial agent."""
+
+    def __init__(self, sandbox: Sandbox) -> None:
+        self.sandbox = sandbox
+
+    def exec(self, command: str, user: str, timeout: float) -> ExecResult:
+        out = self.sandbox.exec(command, timeout=timeout, user=user)
+        return ExecResult(out.exit_code, out.stdout, out.stderr)
+
+    def task_exec(self, command: str, user: str, timeout: float) -> ExecResult:
+        return self.exec(command, user, timeout)
+
+
 class TrialEnvironment(ABC):
     """One provisioned trial environment: handles into it, its state, its teardown."""
+
+    def open_verifier(self) -> Verifier:
+        """The trusted verifier for the verify phase (joined now, removed at teardown)."""
+        return SandboxVerifier(self.verifier)
 
     @property
     @abstractmethod

@@ -19,7 +19,7 @@ import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from opsbench.failures import InfraError
 from opsbench.runtime.base import (
@@ -34,6 +34,9 @@ from opsbench.runtime.docker import client, labels
 from opsbench.runtime.images import ensure_task_image
 from opsbench.runtime.sandbox_docker import DockerSandbox
 from opsbench.sandbox import Endpoint
+
+if TYPE_CHECKING:
+    from opsbench.runtime.verifier import DockerVerifier
 
 log = logging.getLogger(__name__)
 
@@ -73,6 +76,7 @@ class DockerEnvironment(TrialEnvironment):
         self.sandbox: DockerSandbox | None = None
         self.endpoints: dict[str, Endpoint] = {}
         self._agent_handles: list[DockerSandbox] = []
+        self._verifiers: list[DockerVerifier] = []
 
     # ----------------------------------------------------------------- start
 
@@ -106,6 +110,20 @@ class DockerEnvironment(TrialEnvironment):
         if self.sandbox is None:
             raise InfraError("the trial environment was not provisioned")
         return self.sandbox
+
+    def open_verifier(self) -> DockerVerifier:
+        """opsbench's own verifier container, joined to the task's network now."""
+        from opsbench.runtime.verifier import DockerVerifier
+
+        sidecars = {p.name: c for p, c in zip(self.plan.sidecars, self.containers, strict=False)}
+        verifier = DockerVerifier(
+            self.verifier, self.network, sidecars, self.plan.job, self.plan.trial
+        )
+        self._verifiers.append(verifier)
+        verifier.start()
+        self.containers.append(verifier.container)
+        self.say("verifier container started")
+        return verifier
 
     def agent_sandbox(self) -> DockerSandbox:
         """A separate handle for the agent (as the task's agent user), frozen on timeout
@@ -239,6 +257,8 @@ class DockerEnvironment(TrialEnvironment):
         self.freeze()
         if self.sandbox is not None:
             self.sandbox.close()
+        for verifier in self._verifiers:
+            verifier.close()
         _parallel([functools.partial(_remove, c) for c in self.containers])
         self.containers.clear()
         if self.network is not None:

@@ -57,7 +57,7 @@ def run_trial(
             state.check_cancel()
             run_agent(state, env.agent_sandbox())
         with state.phase("verify"):
-            verify(state, env.verifier)
+            verify(state, env)
     except BaseException as exc:
         state.fail(exc, "unknown")  # no-op when a phase already classified it
         if not isinstance(exc, Exception):

@@ -1,4 +1,4 @@
-"""Verify: grade what the agent left, on the host, through the verifier's own handle.
+"""Verify: grade what the agent left, on the host, through the trusted verifier.
 
 If the agent's actions killed its own container (OOM, PID 1 gone) there is nothing to
 verify: that is the agent's failure (`agent_error`), not infrastructure's.
@@ -6,34 +6,39 @@ verify: that is the agent's failure (`agent_error`), not infrastructure's.
 
 from __future__ import annotations
 
-from grading.checks import ExecResult
+import secrets
+
 from grading.grader import GradingInput, GradingResult, Judge, grade
 from opsbench.failures import AgentError
 from opsbench.models.provider import ProviderSettings
 from opsbench.models.result import UsageCounters
 from opsbench.models.trajectory import load_trajectory, write_json_atomic
 from opsbench.paths import JobPaths, TrialPaths
-from opsbench.sandbox import Sandbox, read_commands
+from opsbench.runtime.base import TrialEnvironment
+from opsbench.sandbox import read_commands
 from opsbench.trial.state import TrialState
 
 
-def verify(state: TrialState, sandbox: Sandbox) -> None:
-    if state.env is not None:
-        status = state.env.main_state()
-        if not status.running:
-            why = "was OOM-killed" if status.oom_killed else "stopped"
-            raise AgentError(f"the task container {why} during the agent phase")
-
-    def run(command: str, user: str, timeout: float) -> ExecResult:
-        out = sandbox.exec(command, timeout=timeout, user=user)
-        return ExecResult(out.exit_code, out.stdout, out.stderr)
-
+def verify(state: TrialState, env: TrialEnvironment) -> None:
+    """Stop the agent's foreground leftovers, join the trusted verifier, grade."""
+    status = env.main_state()
+    if not status.running:
+        why = "was OOM-killed" if status.oom_killed else "stopped"
+        raise AgentError(f"the task container {why} during the agent phase")
+    verifier = env.open_verifier()
+    stopped = verifier.stop_foreground()
+    if stopped:
+        state.log(f"stopped the agent's foreground processes: {'; '.join(stopped)[:500]}")
     result = grade(
         GradingInput(
             spec=state.spec,
             commands=read_commands(state.paths.commands),
             trajectory=load_trajectory(state.paths.trajectory),
-            exec=run,
+            exec=verifier.exec,
+            task_exec=verifier.task_exec,
+            read_file=verifier.file_reader,
+            processes=verifier.process_lister,
+            nonce=secrets.token_hex(12),
             scenario_time=state.config.scenario_time.timestamp(),
             judge=make_judge(
                 state.config.judge_model,
