@@ -447,7 +447,8 @@ def read_field(pattern: str, answer: str) -> FieldRead:
         values.append(value.strip())
         end = match.end(1) if match.groups() else match.end()
         rest = answer[end:].split("\n", 1)[0]
-        listed = listed or bool(_LIST_SEPARATOR.match(rest))
+        trailing = value.rstrip()[-1:] in (",", ";", "/", "|", "&", "+")
+        listed = listed or bool(_LIST_SEPARATOR.match(rest)) or (trailing and bool(rest.strip()))
     return FieldRead(values, listed)
 
 
