@@ -140,7 +140,7 @@ class Environment(Strict):
         return self
 
 
-class Step(Strict):
+class ScriptStep(Strict):
     """A shell script run in the main container (prepare, solution, restore)."""
 
     run: str = Field(min_length=1)
@@ -419,9 +419,9 @@ class TaskSpec(Strict):
     tags: list[str] = Field(default_factory=list)
     statement: str = Field(min_length=1, description="The ticket, in the user's voice.")
     environment: Environment = Field(default_factory=Environment)
-    prepare: list[Step] = Field(default_factory=list)
-    solution: list[Step] = Field(min_length=1)
-    restore: list[Step] = Field(default_factory=list)
+    prepare: list[ScriptStep] = Field(default_factory=list)
+    solution: list[ScriptStep] = Field(min_length=1)
+    restore: list[ScriptStep] = Field(default_factory=list)
     checks: list[Check] = Field(default_factory=list)
     compliance: list[Rule] = Field(default_factory=list)
     rubric: list[Criterion] = Field(default_factory=list)
