@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from grading.checks import CheckContext, Exec, FileReader, ProcessLister, run_check
-from grading.compliance import evaluate_rule
+from grading.compliance import RuleInputs, evaluate_rule
 from grading.facts import resolve_facts
 from grading.scoring import Component, score
 from opsbench.models.spec import TaskSpec
@@ -75,7 +75,8 @@ def grade(inp: GradingInput) -> GradingResult:
             raise ValueError("regrade needs the evidence captured at verify time")
         evidence = inp.saved_evidence
         checks = evidence.checks
-    rules = [evaluate_rule(r, inp.commands, final_answer) for r in spec.compliance]
+    inputs = RuleInputs.of(inp.commands, inp.trajectory)
+    rules = [evaluate_rule(r, inputs) for r in spec.compliance]
     if not spec.rubric:
         rubric: list[CriterionVerdict] = []
     elif inp.judge is None:

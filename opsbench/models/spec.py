@@ -337,16 +337,31 @@ class RuleBase(Strict):
     )
 
 
+RuleScope = Literal["commands", "reasoning", "answer"]
+"""What a rule reads: the audit record of executed commands, the agent's reasoning and
+messages on the way (the trajectory), or its final answer."""
+
+
+def _commands_scope() -> list[RuleScope]:
+    return ["commands"]
+
+
 class ForbidRule(RuleBase):
+    """Nothing in the rule's scope may match (e.g. a secret never printed, anywhere)."""
+
     kind: Literal["forbid"]
     pattern: Regex
+    scope: list[RuleScope] = Field(default_factory=_commands_scope, min_length=1)
 
     _re1 = field_validator("pattern")(lambda v: _compile_regex(v))
 
 
 class RequireRule(RuleBase):
+    """Something in the rule's scope must match (a step run, a risk considered)."""
+
     kind: Literal["require"]
     pattern: Regex
+    scope: list[RuleScope] = Field(default_factory=_commands_scope, min_length=1)
 
     _re1 = field_validator("pattern")(lambda v: _compile_regex(v))
 
