@@ -46,14 +46,14 @@ class DockerVerifier(Verifier):
 
     def __init__(
         self,
-        task: DockerSandbox,
+        main: Any,
         network: Any,
         sidecars: dict[str, Any],
         job: str,
         trial: str,
     ) -> None:
-        self.task = task
-        self.main = task.container
+        self.main = main
+        self.task = DockerSandbox(main, default_user="root")
         self.network = network
         self.sidecars = sidecars
         self.job, self.trial = job, trial
@@ -61,12 +61,21 @@ class DockerVerifier(Verifier):
         self._dir = Path(tempfile.mkdtemp(prefix="opsbench-verifier-"))
         self._sandbox: DockerSandbox | None = None
 
+    @property
+    def _hosts(self) -> Path:
+        return self._dir / "hosts"
+
     def start(self) -> None:
-        """Start the verifier container; InfraError when it cannot."""
+        """Start the verifier container; InfraError when it cannot.
+
+        Started as soon as the task container runs (it shares only its network
+        namespace, so the agent can neither see nor signal it) and idle until grading;
+        `refresh_hosts` writes the names it resolves just before it is used.
+        """
         import docker.errors
 
-        hosts = self._dir / "hosts"
-        hosts.write_text(self.hosts_file())
+        hosts = self._hosts
+        hosts.write_text("127.0.0.1\tlocalhost main\n")
         resolv = self._dir / "resolv.conf"
         resolv.write_text("nameserver 127.0.0.11\noptions ndots:0\n")
         try:
@@ -88,6 +97,13 @@ class DockerVerifier(Verifier):
         except docker.errors.APIError as exc:
             raise InfraError(f"the verifier container could not start: {exc}") from exc
         self._sandbox = DockerSandbox(self.container, default_user="root")
+
+    def refresh_hosts(self) -> None:
+        """Rewrite the mounted hosts file in place (same inode, so the container sees it)."""
+        with self._hosts.open("r+") as fh:
+            fh.seek(0)
+            fh.write(self.hosts_file())
+            fh.truncate()
 
     def hosts_file(self) -> str:
         """`/etc/hosts` from the engine's view of the trial network, not the task's."""
