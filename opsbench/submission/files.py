@@ -94,6 +94,8 @@ class PackageFiles:
             data = json.loads(self.read_bytes(rel))
         except ValueError as exc:
             raise Unreadable(f"not valid JSON ({exc})") from None
+        except RecursionError:
+            raise Unreadable("JSON nested too deeply") from None
         self._json[rel] = data
         return data
 

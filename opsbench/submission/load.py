@@ -109,11 +109,20 @@ def load_package(root: Path) -> Package:
     return Package(root, files, metadata, raw, jobs)
 
 
+MAX_METADATA = 64 * 1024
+
+
 def _metadata(files: PackageFiles) -> tuple[Parsed[SubmissionMetadata], Any]:
     import yaml
 
+    if files.files.get(METADATA_FILE, 0) > MAX_METADATA:
+        return Parsed(METADATA_FILE, errors=[f"larger than {MAX_METADATA:,} bytes"]), None
     try:
-        raw = yaml.safe_load(files.read_text(METADATA_FILE))
+        text = files.read_text(METADATA_FILE)
+        if any(isinstance(e, yaml.AliasEvent) for e in yaml.parse(text, Loader=yaml.SafeLoader)):
+            # Aliases can multiply a small file into an enormous document to validate.
+            return Parsed(METADATA_FILE, errors=["YAML aliases (*name) are not allowed"]), None
+        raw = yaml.safe_load(text)
     except Unreadable as exc:
         return Parsed(METADATA_FILE, errors=[str(exc)]), None
     except yaml.YAMLError as exc:

@@ -44,8 +44,21 @@ RULES: list[tuple[str, Rule]] = [
 
 
 def validate_package(root: Path, release: ReleaseManifest) -> ValidationReport:
-    pkg = load_package(root)
+    try:
+        pkg = load_package(root)
+    except Exception as exc:  # unreadable tree (permissions, vanishing files): one verdict
+        log.debug("cannot read %s", root, exc_info=True)
+        why = f"the package cannot be read ({type(exc).__name__}: {exc})"
+        return _report(
+            root, release, 0, [verdict("package", "package", [Problem(file=".", message=why)])]
+        )
     verdicts = [_run(name, rule, pkg, release) for name, rule in RULES]
+    return _report(root, release, len(pkg.trials), verdicts)
+
+
+def _report(
+    root: Path, release: ReleaseManifest, trials: int, verdicts: list[RuleVerdict]
+) -> ValidationReport:
     return ValidationReport(
         package=str(root),
         release=ReleaseRef(
@@ -54,7 +67,7 @@ def validate_package(root: Path, release: ReleaseManifest) -> ValidationReport:
             grader_version=release.grader_version,
         ),
         passed=all(v.passed for v in verdicts),
-        trials=len(pkg.trials),
+        trials=trials,
         rules=verdicts,
     )
 

@@ -64,3 +64,13 @@ def test_a_release_restricted_to_some_tasks(
     assert [t.id for t in manifest.tasks] == ["nginx-bad-upstream"]
     assert manifest.version == "9.9" and manifest.tasks[0].category == "remediation"
     assert (REPO / "release.json").read_text() != out.read_text()
+
+
+def test_the_metadata_schema_is_strict_like_the_model() -> None:
+    schema = json.loads((REPO / "schema" / "submission-metadata.schema.json").read_text())
+
+    assert schema.get("additionalProperties") is False
+    assert {"benchmark", "version", "agent", "model", "contact"} <= set(schema["required"])
+    party = schema["$defs"]["Party"]
+    assert party["additionalProperties"] is False
+    assert {"name", "display_name", "organisation", "url"} <= set(party["required"])

@@ -114,6 +114,9 @@ def extra_unknown_task(pkg: Path) -> None:
     shutil.copytree(src, dst)
     for name in ("result.json", "config.json"):
         edit_json(dst / name, lambda d: d.update(task_id="made-up-task", trial_name=dst.name))
+    commands = dst / "agent" / "commands.jsonl"  # its own run, not a copy of another's
+    entry = {"index": 99, "time": "2026-01-02T00:00:00Z", "command": "true"}
+    commands.write_text(commands.read_text() + json.dumps(entry) + "\n")
 
 
 def symlink_outside(pkg: Path) -> None:
@@ -290,3 +293,54 @@ def test_garbage_everywhere_gives_verdicts_not_a_traceback(
     assert {"metadata", "artifacts", "settings", "rewards", "audit"} <= failed(report)
     assert "Traceback" not in out
     assert all(r["problems"] for r in report["rules"] if not r["passed"])
+
+
+def test_hostile_files_are_refused_without_expanding_them(
+    made: Made, package: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    levels = ["a0: &a0 [x, x, x, x, x, x, x, x, x]"]
+    levels += [f"a{i}: &a{i} [{', '.join([f'*a{i - 1}'] * 9)}]" for i in range(1, 9)]
+    (package / "metadata.yaml").write_text("\n".join(levels) + "\n")
+    (package / TRIAL / "result.json").write_text("[" * 200_000)
+
+    code, report, _ = validate(made, package, capsys)
+
+    assert code == 1
+    assert problems(report, "metadata") == [
+        {"file": "metadata.yaml", "message": "YAML aliases (*name) are not allowed"}
+    ]
+    (artifact,) = [p for p in problems(report, "artifacts") if p["file"].endswith("result.json")]
+    assert artifact["file"] == f"{TRIAL}/result.json"
+
+
+def test_a_package_without_metadata_or_jobs(
+    made: Made, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    empty = tmp_path / "empty"
+    empty.mkdir()
+
+    code, report, _ = validate(made, empty, capsys)
+
+    assert code == 1
+    assert problems(report, "metadata") == [{"file": "metadata.yaml", "message": "missing"}]
+    assert problems(report, "jobs")[0]["message"] == "no job directory in the package"
+    assert "task log-dir-permissions-billing of the release is missing" in [
+        p["message"] for p in problems(report, "tasks")
+    ]
+
+
+def test_a_job_copied_to_double_its_attempts(
+    made: Made, package: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    shutil.copytree(package / JOB, package / "second-run")
+
+    code, report, _ = validate(made, package, capsys)
+
+    assert code == 1
+    copies = [p for p in problems(report, "jobs") if p["message"].startswith("a copy of ")]
+    assert len(copies) == 15
+    assert copies[0]["message"] == f"a copy of {TRIAL}/agent/commands.jsonl"
+    assert any(
+        "says job no-model-off-oracle-k5 but sits in second-run" in p["message"]
+        for p in problems(report, "artifacts")
+    )

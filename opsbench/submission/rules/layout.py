@@ -3,20 +3,23 @@ file has no place in results, and is never followed."""
 
 from __future__ import annotations
 
+import hashlib
+
 from opsbench.models.release import ReleaseManifest
-from opsbench.submission.load import METADATA_FILE, Package
+from opsbench.submission.files import Unreadable
+from opsbench.submission.load import METADATA_FILE, Package, rel
 from opsbench.submission.verdicts import Problem, RuleVerdict, verdict
 
 
 def check_symlinks(pkg: Package, release: ReleaseManifest) -> RuleVerdict:
     problems = []
-    for rel, target in sorted(pkg.files.symlinks.items()):
-        where = "outside the package" if pkg.files.outside(rel) else "inside the package"
+    for link, target in sorted(pkg.files.symlinks.items()):
+        where = "outside the package" if pkg.files.outside(link) else "inside the package"
         problems.append(
-            Problem(file=rel, message=f"symlink to {target!r} ({where}); a package holds copies")
+            Problem(file=link, message=f"symlink to {target!r} ({where}); a package holds copies")
         )
     problems += [
-        Problem(file=rel, message="not a regular file or directory") for rel in pkg.files.specials
+        Problem(file=name, message="not a regular file or directory") for name in pkg.files.specials
     ]
     return verdict("symlinks", "no symlinks or special files (a package holds copies)", problems)
 
@@ -38,5 +41,27 @@ def check_jobs(pkg: Package, release: ReleaseManifest) -> RuleVerdict:
         problems.append(
             Problem(file=".", message=f"jobs of different variants in one package: {names}")
         )
+    problems += _copies(pkg)
     notes = [f"{len(pkg.jobs)} job(s), {len(pkg.trials)} trial(s); metadata in {METADATA_FILE}"]
-    return verdict("jobs", "whole jobs of one variant", problems, notes)
+    return verdict("jobs", "whole jobs of one variant, each trial run once", problems, notes)
+
+
+def _copies(pkg: Package) -> list[Problem]:
+    """Trials whose agent record is byte-identical to another's: one run counted twice
+    (commands carry their times to the millisecond, so two real attempts never match)."""
+    seen: dict[str, str] = {}
+    found = []
+    for trial in pkg.trials:
+        name = rel(trial.paths.commands)
+        try:
+            data = pkg.files.read_bytes(name)
+        except Unreadable:
+            continue
+        if not data.strip():
+            continue
+        digest = hashlib.sha256(data).hexdigest()
+        if digest in seen:
+            found.append(Problem(file=name, message=f"a copy of {seen[digest]}"))
+        else:
+            seen[digest] = name
+    return found

@@ -62,6 +62,10 @@ def _identity(trial: Trial) -> list[Problem]:
                 f"but sits in {trial.name}",
             )
         ]
+    if r.job_name and r.job_name != trial.job:
+        return [
+            Problem(file=trial.result.rel, message=f"says job {r.job_name} but sits in {trial.job}")
+        ]
     if r.outcome is Outcome.GRADED and r.rewards is None:
         return [Problem(file=trial.result.rel, message="graded, but carries no rewards")]
     return []
