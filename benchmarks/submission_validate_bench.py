@@ -152,7 +152,7 @@ def build(root: Path, n_trials: int) -> tuple[Path, Any]:
         JobConfig(job_name=job.name, variant=variant).model_dump_json(indent=2)
     )
     (pkg / "metadata.yaml").write_text(METADATA)
-    for task in release.tasks:
+    for number, task in enumerate(release.tasks):
         files = template(specs[task.id])
         rewards: Rewards = files.pop("rewards")
         for attempt in range(1, attempts + 1):
@@ -161,6 +161,9 @@ def build(root: Path, n_trials: int) -> tuple[Path, Any]:
             paths.make()
             for rel, text in files.items():
                 (paths.dir / rel).write_text(text)
+            # Each attempt ran at its own time (identical records would be copies).
+            when = (T0 + timedelta(days=number, minutes=attempt)).isoformat()
+            paths.commands.write_text(files["agent/commands.jsonl"].replace(T0.isoformat(), when))
             result = TrialResult(
                 trial_name=name,
                 job_name=job.name,

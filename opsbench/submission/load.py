@@ -8,7 +8,8 @@ the `<task-id>__<attempt>` directories of a job, as `opsbench.paths` names them.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
+from functools import cache
 from pathlib import Path
 from typing import Any, Generic, TypeVar
 
@@ -19,6 +20,7 @@ from opsbench.models.result import TrialResult
 from opsbench.models.submission import SubmissionMetadata
 from opsbench.models.trial import TrialConfig
 from opsbench.paths import JobPaths, TrialPaths, parse_trial_name
+from opsbench.release import spec_digest
 from opsbench.submission.files import PackageFiles, Unreadable
 
 METADATA_FILE = "metadata.yaml"
@@ -55,9 +57,33 @@ def parse_json(files: PackageFiles, rel: str, model: type[M]) -> Parsed[M]:
         return Parsed(rel, errors=field_errors(exc))
 
 
-def rel(path: Path) -> str:
-    """A package-relative path as the name rules report and `PackageFiles` reads."""
-    return path.as_posix()
+@dataclass(frozen=True)
+class TrialFiles:
+    """A trial's artifacts as package-relative names (what rules report and
+    `PackageFiles` reads), taken from `TrialPaths` once per trial."""
+
+    config: str
+    result: str
+    log: str
+    trajectory: str
+    commands: str
+    reward_txt: str
+    reward_json: str
+    grading_details: str
+    evidence: str
+    audit: str
+
+    @classmethod
+    def of(cls, trial_dir: str) -> TrialFiles:
+        suffixes = _trial_suffixes()
+        return cls(**{name: f"{trial_dir}/{suffix}" for name, suffix in suffixes.items()})
+
+
+@cache
+def _trial_suffixes() -> dict[str, str]:
+    """Each artifact's path under a trial directory, as `TrialPaths` lays it out."""
+    paths = TrialPaths(Path())
+    return {f.name: getattr(paths, f.name).as_posix() for f in fields(TrialFiles)}
 
 
 @dataclass
@@ -68,13 +94,9 @@ class Trial:
     attempt: int
     rel: str
     """The trial directory, package-relative."""
+    files: TrialFiles
     result: Parsed[TrialResult]
     config: Parsed[TrialConfig]
-
-    @property
-    def paths(self) -> TrialPaths:
-        """The trial's artifacts as package-relative paths (`rel(...)` names them)."""
-        return TrialPaths(Path(self.rel))
 
     @property
     def passed(self) -> bool:
@@ -89,6 +111,12 @@ class Job:
     trials: list[Trial]
 
 
+@dataclass(frozen=True)
+class GradedSpec:
+    spec: dict[str, Any] | None = None
+    digest: str | None = None
+
+
 @dataclass
 class Package:
     root: Path
@@ -97,9 +125,24 @@ class Package:
     metadata_raw: Any
     jobs: list[Job]
 
+    _specs: dict[str, GradedSpec] = field(default_factory=dict, repr=False)
+
     @property
     def trials(self) -> list[Trial]:
         return [t for j in self.jobs for t in j.trials]
+
+    def graded_spec(self, trial: Trial) -> GradedSpec:
+        """The spec copy in the trial's evidence and its digest (read and hashed once)."""
+        found = self._specs.get(trial.rel)
+        if found is None:
+            try:
+                evidence = self.files.read_json(trial.files.evidence)
+            except Unreadable:
+                evidence = None
+            spec = evidence.get("spec") if isinstance(evidence, dict) else None
+            found = GradedSpec(spec, spec_digest(spec)) if isinstance(spec, dict) else GradedSpec()
+            self._specs[trial.rel] = found
+        return found
 
 
 def load_package(root: Path) -> Package:
@@ -155,7 +198,7 @@ def _job(files: PackageFiles, name: str) -> Job:
         trial_name = trial_dir.rpartition("/")[2]
         parsed = parse_trial_name(trial_name)
         assert parsed is not None  # _is_trial_dir checked it
-        paths = TrialPaths(Path(trial_dir))
+        names = TrialFiles.of(trial_dir)
         trials.append(
             Trial(
                 job=name,
@@ -163,8 +206,9 @@ def _job(files: PackageFiles, name: str) -> Job:
                 task_id=parsed[0],
                 attempt=parsed[1],
                 rel=trial_dir,
-                result=parse_json(files, rel(paths.result), TrialResult),
-                config=parse_json(files, rel(paths.config), TrialConfig),
+                files=names,
+                result=parse_json(files, names.result, TrialResult),
+                config=parse_json(files, names.config, TrialConfig),
             )
         )
     return Job(name, config, trials)

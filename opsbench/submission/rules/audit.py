@@ -10,7 +10,7 @@ from pydantic import ValidationError
 from opsbench.models.audit import TrialAudit
 from opsbench.models.release import ReleaseManifest
 from opsbench.submission.files import Unreadable
-from opsbench.submission.load import Package, field_errors, rel
+from opsbench.submission.load import Package, field_errors
 from opsbench.submission.verdicts import Problem, RuleVerdict, verdict
 
 
@@ -19,7 +19,7 @@ def check_audit(pkg: Package, release: ReleaseManifest) -> RuleVerdict:
     suspects = []
     passing = [t for t in pkg.trials if t.passed]
     for trial in passing:
-        name = rel(trial.paths.audit)
+        name = trial.files.audit
         if not pkg.files.has(name):
             problems.append(
                 Problem(file=name, message="passing trial not audited (no audit record)")

@@ -7,7 +7,7 @@ import hashlib
 
 from opsbench.models.release import ReleaseManifest
 from opsbench.submission.files import Unreadable
-from opsbench.submission.load import METADATA_FILE, Package, rel
+from opsbench.submission.load import METADATA_FILE, Package
 from opsbench.submission.verdicts import Problem, RuleVerdict, verdict
 
 
@@ -52,7 +52,7 @@ def _copies(pkg: Package) -> list[Problem]:
     seen: dict[str, str] = {}
     found = []
     for trial in pkg.trials:
-        name = rel(trial.paths.commands)
+        name = trial.files.commands
         try:
             data = pkg.files.read_bytes(name)
         except Unreadable:

@@ -10,10 +10,9 @@ from typing import Any
 from opsbench.models.release import ReleaseManifest
 from opsbench.models.result import Outcome, Rewards
 from opsbench.models.trajectory import Trajectory
-from opsbench.release import spec_digest
 from opsbench.sandbox import read_commands
 from opsbench.submission.files import Unreadable
-from opsbench.submission.load import Package, Trial, rel
+from opsbench.submission.load import Package, Trial
 from opsbench.submission.recompute import CannotRecompute, SavedRecord, rewards_from
 from opsbench.submission.verdicts import Problem, RuleVerdict, verdict
 
@@ -44,39 +43,38 @@ def check_rewards(pkg: Package, release: ReleaseManifest) -> RuleVerdict:
 
 
 def _recheck(pkg: Package, trial: Trial, claimed: Rewards, digest: str) -> Recheck:
-    p = trial.paths
-    inputs = [p.evidence, p.grading_details, p.commands, p.trajectory]
-    for path in inputs[:2]:
-        if not pkg.files.has(rel(path)):
-            return Recheck(False, [Problem(file=rel(path), message="missing: cannot recompute")])
-    for path in inputs[2:]:
-        if rel(path) in pkg.files.symlinks:
-            return Recheck(False, [Problem(file=rel(path), message="a symlink: not read")])
+    f = trial.files
+    for name in (f.evidence, f.grading_details):
+        if not pkg.files.has(name):
+            return Recheck(False, [Problem(file=name, message="missing: cannot recompute")])
+    for name in (f.commands, f.trajectory):
+        if name in pkg.files.symlinks:
+            return Recheck(False, [Problem(file=name, message="a symlink: not read")])
+    graded = pkg.graded_spec(trial)
+    if graded.spec is None or graded.digest != digest:
+        why = "no release spec to recompute with"
+        return Recheck(False, [Problem(file=f.evidence, message=why)])
     try:
-        evidence = pkg.files.read_json(rel(p.evidence))
-        spec = evidence.get("spec") if isinstance(evidence, dict) else None
-        if not isinstance(spec, dict) or spec_digest(spec) != digest:
-            why = "no release spec to recompute with"
-            return Recheck(False, [Problem(file=rel(p.evidence), message=why)])
-        recomputed = rewards_from(_saved_record(pkg, trial, evidence), spec)
+        evidence = pkg.files.read_json(f.evidence)
+        recomputed = rewards_from(_saved_record(pkg, trial, evidence), graded.spec)
     except (Unreadable, CannotRecompute) as exc:
         why = f"cannot recompute the rewards: {exc}"
         return Recheck(False, [Problem(file=trial.rel, message=why)])
     problems = _compare(trial.result.rel, claimed.model_dump(), recomputed)
-    problems += _compare_file(pkg, rel(p.reward_json), recomputed)
-    problems += _compare_txt(pkg, rel(p.reward_txt), recomputed)
+    problems += _compare_file(pkg, trial.files.reward_json, recomputed)
+    problems += _compare_txt(pkg, trial.files.reward_txt, recomputed)
     return Recheck(True, problems)
 
 
 def _saved_record(pkg: Package, trial: Trial, evidence: dict[str, Any]) -> SavedRecord:
     """The trial's record from the package's shared reads (each file read once)."""
-    p = trial.paths
-    details = pkg.files.read_json(rel(p.grading_details))
+    details = pkg.files.read_json(trial.files.grading_details)
     if not isinstance(details, dict):
-        raise CannotRecompute(f"{rel(p.grading_details)} is not a JSON object")
-    commands = read_commands(pkg.root / p.commands) if pkg.files.has(rel(p.commands)) else []
+        raise CannotRecompute(f"{trial.files.grading_details} is not a JSON object")
+    name = trial.files.commands
+    commands = read_commands(pkg.root / name) if pkg.files.has(name) else []
     try:
-        trajectory = pkg.files.read_model(rel(p.trajectory), Trajectory)
+        trajectory = pkg.files.read_model(trial.files.trajectory, Trajectory)
     except (Unreadable, ValueError):
         trajectory = None  # as the grader had it: `load_trajectory` gives None
     return SavedRecord(evidence, details, commands, trajectory)

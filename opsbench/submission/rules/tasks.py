@@ -7,9 +7,8 @@ from collections import Counter
 
 import grading
 from opsbench.models.release import ReleaseManifest
-from opsbench.release import spec_digest
 from opsbench.submission.files import Unreadable
-from opsbench.submission.load import Package, Trial, rel
+from opsbench.submission.load import Package, Trial
 from opsbench.submission.verdicts import Problem, RuleVerdict, verdict
 
 
@@ -50,16 +49,11 @@ def _checksums(trial: Trial, checksum: str) -> list[Problem]:
 
 def _graded_spec(pkg: Package, trial: Trial, digest: str) -> list[Problem]:
     """The spec copy the evidence carries is the one its rewards are recomputed with."""
-    evidence = rel(trial.paths.evidence)
-    if not pkg.files.has(evidence):
+    if not pkg.files.has(trial.files.evidence):
         return []  # `artifacts` reports a graded trial without evidence
-    try:
-        data = pkg.files.read_json(evidence)
-    except Unreadable:
-        return []
-    spec = data.get("spec") if isinstance(data, dict) else None
-    if spec is None or spec_digest(spec) != digest:
-        return [Problem(file=evidence, message="graded against a spec that is not the release's")]
+    if pkg.graded_spec(trial).digest != digest:
+        why = "graded against a spec that is not the release's"
+        return [Problem(file=trial.files.evidence, message=why)]
     return []
 
 
@@ -96,7 +90,7 @@ def check_grader_version(pkg: Package, release: ReleaseManifest) -> RuleVerdict:
             )
         )
     for trial in pkg.trials:
-        details = rel(trial.paths.grading_details)
+        details = trial.files.grading_details
         if not pkg.files.has(details):
             continue
         try:

@@ -8,7 +8,7 @@ from opsbench.models.release import ReleaseManifest
 from opsbench.models.result import Outcome
 from opsbench.models.trajectory import Trajectory
 from opsbench.submission.files import Unreadable
-from opsbench.submission.load import Package, Trial, rel
+from opsbench.submission.load import Package, Trial
 from opsbench.submission.verdicts import Problem, RuleVerdict, verdict
 
 LEFT_OUT = sorted(o.value for o, p in POLICY.items() if p.rerun_on_resume)
@@ -41,7 +41,7 @@ def check_artifacts(pkg: Package, release: ReleaseManifest) -> RuleVerdict:
         if result.outcome is Outcome.GRADED:
             problems += _required(pkg, trial, _graded_files(trial))
         if trial.passed:
-            problems += _required(pkg, trial, [rel(trial.paths.commands)])
+            problems += _required(pkg, trial, [trial.files.commands])
             problems += _trajectory(pkg, trial)
     return verdict(
         "artifacts",
@@ -72,8 +72,12 @@ def _identity(trial: Trial) -> list[Problem]:
 
 
 def _graded_files(trial: Trial) -> list[str]:
-    p = trial.paths
-    return [rel(p.reward_json), rel(p.reward_txt), rel(p.grading_details), rel(p.evidence)]
+    return [
+        trial.files.reward_json,
+        trial.files.reward_txt,
+        trial.files.grading_details,
+        trial.files.evidence,
+    ]
 
 
 def _required(pkg: Package, trial: Trial, names: list[str]) -> list[Problem]:
@@ -81,7 +85,7 @@ def _required(pkg: Package, trial: Trial, names: list[str]) -> list[Problem]:
 
 
 def _trajectory(pkg: Package, trial: Trial) -> list[Problem]:
-    name = rel(trial.paths.trajectory)
+    name = trial.files.trajectory
     try:
         pkg.files.read_model(name, Trajectory)
     except Unreadable as exc:
