@@ -151,15 +151,21 @@ def submit_to_repo(
     if _git(repo, "status", "--porcelain").strip():
         raise OpsbenchError(f"{repo}: the checkout has uncommitted changes; commit or stash them")
     branch = branch_name(meta)
-    _git(repo, "checkout", "-b", branch)
-    sub = submit(job_dirs, meta, release, repo)
-    rel = sub.path.relative_to(repo).as_posix()
-    _git(repo, "add", "--", rel)
-    message = (
-        f"Submission: {meta.agent.display_name} with {meta.model.display_name} "
-        f"on {meta.benchmark} {meta.version}"
-    )
-    _git(repo, "commit", "--quiet", "-m", message, "--", rel)
+    _git(repo, "checkout", "--quiet", "-b", branch)
+    try:
+        sub = submit(job_dirs, meta, release, repo)
+        rel = sub.path.relative_to(repo).as_posix()
+        _git(repo, "add", "--", rel)
+        message = (
+            f"Submission: {meta.agent.display_name} with {meta.model.display_name} "
+            f"on {meta.benchmark} {meta.version}"
+        )
+        _git(repo, "commit", "--quiet", "-m", message, "--", rel)
+    except OpsbenchError:
+        # Leave the checkout as it was: back on the previous branch, the new one gone.
+        _git(repo, "checkout", "--quiet", "-")
+        _git(repo, "branch", "--quiet", "-D", branch)
+        raise
     sub.branch = branch
     return sub
 

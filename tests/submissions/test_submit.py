@@ -102,3 +102,30 @@ def test_submit_commits_on_a_new_branch_ready_to_push(made: Made, tmp_path: Path
     assert sum(f.endswith("/result.json") for f in files) == 15 + 1  # and the job summary
     assert git(bare, "ls-tree", "-r", "--name-only", "main").splitlines() == ["README.md"]
     assert "Oracle (reference solutions)" in git(bare, "log", "-1", "--format=%s", branch)
+
+
+def test_a_failed_submit_leaves_the_checkout_as_it_was(
+    made: Made, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    clone = tmp_path / "clone"
+    git(tmp_path, "init", "--quiet", "-b", "main", str(clone))
+    git(clone, "config", "user.name", "Submitter")
+    git(clone, "config", "user.email", "submitter@example.org")
+    taken = clone / "submissions" / "opsbench" / "0.1.0" / PACKAGE_NAME
+    taken.mkdir(parents=True)
+    (taken / "metadata.yaml").write_text("earlier\n")
+    git(clone, "add", ".")
+    git(clone, "commit", "--quiet", "-m", "an earlier submission")
+
+    code = main(
+        [
+            *("submit", str(made.job), "--metadata", str(made.metadata_file)),
+            *("--repo", str(clone), "--release", str(made.release_file)),
+        ]
+    )
+
+    assert code == 2
+    assert "already exists; remove it first" in capsys.readouterr().err
+    assert git(clone, "branch", "--show-current").strip() == "main"
+    assert git(clone, "branch", "--list").split() == ["*", "main"]
+    assert git(clone, "status", "--porcelain") == ""
