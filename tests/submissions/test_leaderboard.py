@@ -37,14 +37,16 @@ def chrome(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Chrome]:
 
 @pytest.fixture
 def site(made: Made, tmp_path: Path) -> Path:
-    """A submissions tree with the oracle package and a tampered, hostile-named copy."""
+    """A submissions tree with the oracle package (a script in its model's name) and a
+    copy with a tampered reward."""
     root = tmp_path / "repo" / "submissions" / "opsbench" / "0.1.0"
-    shutil.copytree(made.package, root / PACKAGE_NAME)
+    good = root / PACKAGE_NAME
+    shutil.copytree(made.package, good)
+    meta = yaml.safe_load((good / "metadata.yaml").read_text())
+    meta["model"]["display_name"] = f"No model {XSS}"
+    (good / "metadata.yaml").write_text(yaml.safe_dump(meta))
     bad = root / "tampered__none"
     shutil.copytree(made.package, bad)
-    meta = yaml.safe_load((bad / "metadata.yaml").read_text())
-    meta["agent"].update(name="tampered", display_name=XSS)
-    (bad / "metadata.yaml").write_text(yaml.safe_dump(meta))
     reward = bad / JOB / "nginx-bad-upstream__2" / "verifier" / "reward.json"
     reward.write_text(json.dumps({**json.loads(reward.read_text()), "reward": 0.25}))
     out = tmp_path / "site"
@@ -94,6 +96,7 @@ def test_leaderboard_in_chromium(chrome: Chrome, site: Path) -> None:
     )
     invalid = chrome.eval("document.getElementById('invalid-table').innerText")
     assert "tampered__none" in invalid and "says reward 0.25" in invalid
+    assert XSS in chrome.eval(f"{row}.innerText")
     assert chrome.eval("typeof window.__xss") == "undefined"
     href = chrome.eval(f"{row}.querySelector('a.report-link').href")
     chrome.open(href)
