@@ -2,6 +2,7 @@
 
 ```
 <root>/                         ProjectPaths
+  release.json                  the release manifest (opsbench release)
   tasks-spec/<category>/*.yaml  specs (source of truth)
   tasks-spec/_templates/        shared Jinja2 snippets
   tasks/<task-id>/              TaskPaths (Harbor's layout, generated)
@@ -68,6 +69,11 @@ class ProjectPaths:
     @property
     def schema(self) -> Path:
         return self.root / "schema" / "task-spec.schema.json"
+
+    @property
+    def release(self) -> Path:
+        """The committed release manifest submissions are validated against."""
+        return self.root / "release.json"
 
     @property
     def suites(self) -> Path:
