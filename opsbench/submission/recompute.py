@@ -16,8 +16,9 @@ from pathlib import Path
 from typing import Any
 
 from grading.grader import GradingInput, Judge, grade
-from opsbench.models.result import Rewards
+from opsbench.models.spec import TaskSpec
 from opsbench.models.trajectory import Trajectory, load_trajectory
+from opsbench.models.verdict import CriterionVerdict, Evidence, Rewards
 from opsbench.paths import TrialPaths
 from opsbench.sandbox import CommandRecord, read_commands
 
@@ -58,17 +59,19 @@ def rewards_from(record: SavedRecord, spec: dict[str, Any] | None = None) -> Rew
     if not isinstance(graded_spec, dict):
         raise CannotRecompute("verifier/evidence.json carries no spec")
     try:
+        task = TaskSpec.model_validate(graded_spec)
+        evidence = Evidence.model_validate(record.evidence)
         result = grade(
             GradingInput(
-                spec=graded_spec,
+                spec=task,
                 commands=record.commands,
                 trajectory=record.trajectory,
                 exec=None,
-                saved_evidence=record.evidence,
+                saved_evidence=evidence,
                 judge=saved_rubric(record.details),
             )
         )
-        return Rewards(**result.score.to_dict())
+        return result.details.score
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
         raise CannotRecompute(f"malformed saved record ({type(exc).__name__}: {exc})") from None
 
@@ -81,20 +84,20 @@ def saved_rubric(details: dict[str, Any]) -> Judge:
     }
 
     def judge(
-        spec: dict[str, Any], trajectory: Trajectory | None, facts: dict[str, str]
-    ) -> list[dict[str, Any]]:
+        spec: TaskSpec, trajectory: Trajectory | None, facts: dict[str, str]
+    ) -> list[CriterionVerdict]:
         out = []
-        for c in spec.get("rubric", []):
-            v = saved.get(c["name"], {})
+        for c in spec.rubric:
+            v = saved.get(c.name, {})
             verdict = v.get("verdict") if v.get("verdict") in ("yes", "no") else "ungraded"
             out.append(
-                {
-                    "name": c["name"],
-                    "criterion": c["criterion"],
-                    "weight": c["weight"],
-                    "verdict": verdict,
-                    "explanation": str(v.get("explanation", "")),
-                }
+                CriterionVerdict(
+                    name=c.name,
+                    criterion=c.criterion,
+                    weight=c.weight,
+                    verdict=verdict,
+                    explanation=str(v.get("explanation", "")),
+                )
             )
         return out
 
