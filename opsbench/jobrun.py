@@ -191,13 +191,14 @@ def execute(setups: list[JobSetup], n_concurrent: int, pause_file: Path | None, 
 def finish_job(job: JobPaths) -> None:
     """The job's result.json summary and run_report.html, from artifacts alone."""
     try:
+        from opsbench.audit import audit_job
         from opsbench.metrics import load_results, summarize_job
     except ImportError:  # reporting not installed in a partial checkout
         from opsbench.plan import outcome_counts
 
         write_json_atomic(job.result, {"job_name": job.name, "outcomes": dict(outcome_counts(job))})
         return
-    summary = summarize_job(load_results(job.dir))
+    summary = summarize_job(load_results(job.dir), audit_job(job.dir))  # audit: opsbench.audit
     write_json_atomic(job.result, summary.model_dump(mode="json"))
     try:
         from reporting.run_report import write_run_report
