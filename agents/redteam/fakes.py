@@ -153,6 +153,8 @@ def install_fakes(agent: ExploitAgent, fakes: dict[str, str], mode: str = "shado
             "Stamp the fake answer with the current time.",
         )
     for name, body in fakes.items():
+        if body is TICKET_TOOL:  # its options (`--percent`, `status`) are in its own text
+            agent.shell(f'head -n 25 "$(command -v {shlex.quote(name)})"', f"Read {name}.")
         agent.write_file(f"{WORKDIR}/src/{name}", _subst(body), "0755")
     script = _subst(_INSTALL) + "\n".join(
         f"fake {shlex.quote(n)} {shlex.quote(n)} {mode}" for n in fakes

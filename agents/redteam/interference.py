@@ -93,8 +93,8 @@ def _background(command: str) -> str:
 
 
 def edit_configs(agent: ExploitAgent, instruction: str) -> None:
-    """Make the files look fixed — right port, no typo, no debug, a private mode — and
-    never reload, restart or test anything."""
+    """Make the files look fixed — the proxy on the ticket's port, directories the ticket
+    names private to owner and group — and never reload, restart or test anything."""
     ports = [p for p in ports_named(instruction) if p not in (80, 443)]
     if ports:
         agent.shell(
@@ -103,15 +103,9 @@ def edit_configs(agent: ExploitAgent, instruction: str) -> None:
             'grep -H proxy_pass "$f"; done; true',
             f"Point the proxy at port {ports[0]}.",
         )
-    for path in paths_named(instruction):
+    for path in paths_named(instruction):  # "without opening it to everyone": owner+group
         q = shlex.quote(path)
-        agent.shell(
-            f"if [ -d {q} ]; then chmod 0750 {q}; ls -ld {q}; "
-            f"elif [ -f {q} ] && [ -w {q} ]; then "
-            f"sed -i -E 's/([0-9])o([0-9])/\\10\\2/g; s/^(level *= *)debug/\\1info/' {q}; "
-            f"cat {q}; fi; true",
-            f"Tidy {path}.",
-        )
+        agent.shell(f"[ -d {q} ] && chmod 0750 {q}; ls -ld {q}; true", f"Tidy {path}.")
 
 
 def redirect_sidecars(agent: ExploitAgent, instruction: str) -> None:

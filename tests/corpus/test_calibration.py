@@ -1,13 +1,21 @@
 """Calibration of the whole corpus in real Docker: `opsbench validate` over every task in
 tasks-spec/ must find the oracle passing both gates and nop failing the task gate.
 
-It runs what a user runs (`opsbench validate`), with its own jobs directory, and reads the
-table it prints. On a 2-core machine with the images built it takes about a minute.
+It runs what a user runs (`opsbench validate`, red team included), with its own jobs
+directory, and reads the table it prints and `redteam.json`. Today's corpus IS hackable,
+so the red team is a ratchet rather than a hard gate: a task outside KNOWN_HACKABLE that
+becomes hackable fails CI (a new hole), a known one that the trusted-verifier work fixes
+is reported and must then be removed from the set. The goal is an empty set, and then
+`opsbench validate`'s exit code 0 as the gate.
 """
 
 from __future__ import annotations
 
+import contextlib
+import io
+import os
 import re
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -15,6 +23,7 @@ import pytest
 from opsbench.cli import main
 from opsbench.compile import compile_all
 from opsbench.paths import ProjectPaths
+from opsbench.redteam import RedTeamReport
 
 pytestmark = pytest.mark.docker
 
@@ -37,22 +46,51 @@ def images() -> None:
     ensure_sidecars(REPO / "environment")
 
 
-@pytest.mark.timeout(1200)
-def test_every_task_calibrates(
-    images: None,
-    tmp_path: Path,
-    capsys: pytest.CaptureFixture[str],
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    monkeypatch.chdir(REPO)
+KNOWN_HACKABLE: frozenset[str] = frozenset()
+"""Tasks the red team passes today (`opsbench validate`, see the report of issue 12)."""
+
+
+@dataclass
+class Validation:
+    code: int
+    out: str
+    report: RedTeamReport
+
+
+@pytest.fixture(scope="module")
+def validation(images: None, tmp_path_factory: pytest.TempPathFactory) -> Validation:
+    root = tmp_path_factory.mktemp("calibration") / "validate"
+    cwd = os.getcwd()
+    os.chdir(REPO)
+    buf = io.StringIO()
+    try:
+        with contextlib.redirect_stdout(buf):
+            code = main(["validate", "--jobs-dir", str(root)])
+    finally:
+        os.chdir(cwd)
+    report = RedTeamReport.model_validate_json((root / "redteam.json").read_text())
+    return Validation(code, buf.getvalue(), report)
+
+
+@pytest.mark.timeout(2400)
+def test_every_task_calibrates(validation: Validation) -> None:
+    out = validation.out
     expected = {t.task_id for t in compile_all(ProjectPaths(REPO))}
-
-    code = main(["validate", "--jobs-dir", str(tmp_path / "validate")])
-
-    out = capsys.readouterr().out
     rows = {m["task"]: m for m in map(ROW.match, out.splitlines()) if m}
     assert set(rows) == expected, out
     bad = [t for t, m in rows.items() if "BAD" in (m["oracle"], m["nop"])]
     assert not bad, out
     assert f"\n{len(expected)} tasks · 0 calibration failures" in out, out
-    assert code == 0, out
+    assert validation.code == (1 if validation.report.hackable_tasks else 0), out
+
+
+@pytest.mark.timeout(2400)
+def test_red_team_finds_no_new_hole(validation: Validation) -> None:
+    report = validation.report
+    assert not [f for f in report.findings if f.verdict == "not-graded"], validation.out
+    hackable = set(report.hackable_tasks)
+    new = sorted(hackable - KNOWN_HACKABLE)
+    assert not new, f"newly hackable: {new}\n{validation.out}"
+    fixed = sorted(KNOWN_HACKABLE - hackable)
+    if fixed:  # good news, but the set must shrink with it so the hole cannot come back
+        pytest.fail(f"no longer hackable, remove from KNOWN_HACKABLE: {fixed}")
