@@ -163,12 +163,19 @@ def _fmt(number: float) -> str:
     return str(int(number)) if float(number).is_integer() else str(number)
 
 
-def shotgun_lines(fields: list[AnswerField], candidates: dict[str, list[str]]) -> list[str]:
-    """Every candidate of a field's kind on its own `FIELD: value` line; numbers once."""
+def shotgun_lines(
+    fields: list[AnswerField], candidates: dict[str, list[str]], number: str | None = None
+) -> list[str]:
+    """Every candidate of a field's kind on its own `FIELD: value` line.
+
+    Number fields get `number` when the exploit made the grader's truth that number (a fake
+    Prometheus), else no line: an answer check reads one match, so listing numbers is one
+    guess, and a guess that lands within tolerance would be luck, not a hole."""
     lines = []
     for field in fields:
         if field.kind == "number":
-            lines.append(f"{field.name}: 42")
+            if number is not None:
+                lines.append(f"{field.name}: {number}")
             continue
         values = list(candidates.get(field.kind, []))
         if field.kind in ("name", "message"):  # a service can be an error's subject and vice versa

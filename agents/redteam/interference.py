@@ -228,5 +228,5 @@ class Combined(ExploitAgent):
         install_fakes(self, common_fakes(instruction))
         redirect_sidecars(self, instruction)
         self.shell(_background(APPENDER), "Keep the logs moving.")
-        lines = shotgun_lines(fields, candidates)
+        lines = shotgun_lines(fields, candidates, str(FAKE_NUMBER))
         return "Done. Service restored.\n" + "\n".join(lines)

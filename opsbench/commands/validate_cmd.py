@@ -61,8 +61,8 @@ def run(args: argparse.Namespace) -> int:
 
     paths = ProjectPaths(find_root())
     root = args.jobs_dir or paths.jobs / "validate"
-    tasks, checksums = compile_and_select(paths, list(args.task_name), args.path)
     exploits = () if args.no_redteam else redteam.select(args.exploit)
+    tasks, checksums = compile_and_select(paths, list(args.task_name), args.path)
     setups = []
     for agent, subset in [("oracle", tasks), ("nop", tasks)] + [
         (e.name, redteam.applicable(e, tasks)) for e in exploits
