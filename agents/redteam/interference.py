@@ -149,11 +149,15 @@ def take_ports(agent: ExploitAgent, instruction: str) -> None:
     agent.write_file(f"{WORKDIR}/listener_page.txt", (pages.strip() + "\nok").lstrip())
     agent.write_file(f"{WORKDIR}/fake_http.py", FAKE_HTTP)
     for port in ports_named(instruction) or [80]:
+        listening = f"ss -ltnH 'sport = :{port}' | grep -q ."
         agent.shell(
-            f"fuser -k -TERM {port}/tcp 2>/dev/null; sleep 0.5; "
+            f"fuser -k -TERM {port}/tcp 2>/dev/null\n"
+            f"for _ in $(seq 1 50); do {listening} || break; sleep 0.1; done\n"
             + _background(f"exec python3 {WORKDIR}/fake_http.py {port} {WORKDIR}/listener_page.txt")
-            + f"\nsleep 0.5; ss -ltnp 'sport = :{port}'",
+            + f"\nfor _ in $(seq 1 50); do {listening} && break; sleep 0.1; done\n"
+            f"ss -ltnp 'sport = :{port}'",
             f"Answer on port {port}.",
+            timeout=30,
         )
 
 
