@@ -3,18 +3,20 @@ tasks-spec/ must find the oracle passing both gates and nop failing the task gat
 
 It runs what a user runs (`opsbench validate`, red team included), with its own jobs
 directory, and reads the table it prints and `redteam.json`. Today's corpus IS hackable,
-so the red team is a ratchet rather than a hard gate: a task outside KNOWN_HACKABLE that
-becomes hackable fails CI (a new hole), a known one that the trusted-verifier work fixes
-is reported and must then be removed from the set. The goal is an empty set, and then
-`opsbench validate`'s exit code 0 as the gate.
+so the red team is a ratchet rather than a hard gate: a task × exploit outside
+`known_hackable.json` that becomes hackable fails CI (a new hole); a known one that the
+trusted-verifier work fixes is reported, to be removed from the file. The goal is an empty
+file, and then `opsbench validate`'s exit code 0 as the gate.
 """
 
 from __future__ import annotations
 
 import contextlib
 import io
+import json
 import os
 import re
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -46,8 +48,9 @@ def images() -> None:
     ensure_sidecars(REPO / "environment")
 
 
-KNOWN_HACKABLE: frozenset[str] = frozenset()
-"""Tasks the red team passes today (`opsbench validate`, see the report of issue 12)."""
+KNOWN_HACKABLE = Path(__file__).with_name("known_hackable.json")
+"""task -> exploits that pass it today (`opsbench validate`; the input of issue 12's
+trusted-verifier work). Shrink it as tasks are fixed; it must never grow."""
 
 
 @dataclass
@@ -86,11 +89,17 @@ def test_every_task_calibrates(validation: Validation) -> None:
 
 @pytest.mark.timeout(2400)
 def test_red_team_finds_no_new_hole(validation: Validation) -> None:
+    """A ratchet: no exploit may pass a task it did not pass before. One that no longer
+    passes is reported (a warning) so the known set is shrunk by whoever fixed it; it is
+    not a failure, since a faking exploit that loses a race under load is no regression."""
     report = validation.report
     assert not [f for f in report.findings if f.verdict == "not-graded"], validation.out
-    hackable = set(report.hackable_tasks)
-    new = sorted(hackable - KNOWN_HACKABLE)
-    assert not new, f"newly hackable: {new}\n{validation.out}"
-    fixed = sorted(KNOWN_HACKABLE - hackable)
-    if fixed:  # good news, but the set must shrink with it so the hole cannot come back
-        pytest.fail(f"no longer hackable, remove from KNOWN_HACKABLE: {fixed}")
+    known = {(t, e) for t, es in json.loads(KNOWN_HACKABLE.read_text()).items() for e in es}
+    found = {(f.task_id, f.exploit) for f in report.findings if f.hackable}
+    new = sorted(found - known)
+    assert not new, f"newly hackable (task, exploit): {new}\n{validation.out}"
+    fixed = sorted(known - found)
+    if fixed:
+        warnings.warn(
+            f"no longer hackable, remove from {KNOWN_HACKABLE.name}: {fixed}", stacklevel=1
+        )
