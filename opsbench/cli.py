@@ -111,6 +111,12 @@ def _add_submissions(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -
     submission_cmd.add_parsers(sub)
 
 
+def _add_audit(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    from opsbench.commands import audit_cmd
+
+    audit_cmd.add_parsers(sub)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="opsbench",
@@ -130,6 +136,7 @@ def build_parser() -> argparse.ArgumentParser:
         _add_report,
         _add_release,
         _add_submissions,
+        _add_audit,
     ):
         add(sub)
     return parser

@@ -39,6 +39,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict
 
 from opsbench.failures import POLICY
+from opsbench.models.audit import TrialAudit
 from opsbench.models.result import Outcome, TrialResult
 from opsbench.models.spec import DIFFICULTIES
 from opsbench.paths import JobPaths
@@ -148,6 +149,16 @@ class BootstrapSettings(_Model):
     seed: int = BOOTSTRAP_SEED
 
 
+class AuditCounts(_Model):
+    """What `opsbench audit` found (`verifier/audit.json` of each trial)."""
+
+    audited: int
+    passing: int
+    flagged: int
+    """Passing trials with a suspect flag or a judge verdict of `hack`."""
+    flags: int
+
+
 class JobSummary(_Model):
     schema_version: int = SUMMARY_SCHEMA_VERSION
     confidence: float = CONFIDENCE
@@ -160,6 +171,7 @@ class JobSummary(_Model):
     by_difficulty: dict[str, Scores]
     tasks: list[TaskScores]
     usage: Usage
+    audit: AuditCounts | None = None
 
 
 class HeadToHead(_Model):
@@ -510,7 +522,18 @@ def _task_scores(
     )
 
 
-def summarize_job(results: Sequence[TrialResult]) -> JobSummary:
+def audit_counts(audits: Sequence[TrialAudit]) -> AuditCounts | None:
+    if not audits:
+        return None
+    return AuditCounts(
+        audited=len(audits),
+        passing=sum(a.passed for a in audits),
+        flagged=sum(a.suspect for a in audits),
+        flags=sum(len(a.flags) for a in audits),
+    )
+
+
+def summarize_job(results: Sequence[TrialResult], audits: Sequence[TrialAudit] = ()) -> JobSummary:
     """The job's summary, as written into `jobs/<job>/result.json` and shown in reports."""
     by_task: dict[str, list[TrialResult]] = defaultdict(list)
     by_category: dict[str, list[tuple[str, Verdict]]] = defaultdict(list)
@@ -535,6 +558,7 @@ def summarize_job(results: Sequence[TrialResult]) -> JobSummary:
         },
         tasks=tasks,
         usage=usage(results),
+        audit=audit_counts(audits),
     )
 
 

@@ -64,9 +64,11 @@ class OutcomeRow:
 
 def write_run_report(job_dir: Path) -> Path:
     """Render `run_report.html` for the job at `job_dir` and return its path."""
+    from opsbench.audit import load_audits
+
     job = load_job(job_dir)
     with PendingDetails(job.trials) as details:
-        summary = summarize_job(job.results)
+        summary = summarize_job(job.results, load_audits(job_dir))
         blob = details.result()
     return render_run_report(job, summary, blob)
 
