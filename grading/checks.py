@@ -69,6 +69,14 @@ FileReader = Callable[[str], FileState]
 
 
 @dataclass(frozen=True)
+class Observation:
+    """One command the agent ran, and what it returned (stdout and stderr)."""
+
+    command: str
+    output: str
+
+
+@dataclass(frozen=True)
 class ProcessState:
     pid: str
     ppid: str
@@ -95,7 +103,8 @@ class CheckContext:
     """Unix seconds of the scenario clock: PromQL checks query at this instant."""
     prometheus_url: str = "http://o11y:9090"
     final_answer: str = ""
-    tool_outputs: list[str] = field(default_factory=list)
+    observations: list[Observation] = field(default_factory=list)
+    """What the agent's commands returned, from the audit record (not its trajectory)."""
 
 
 MAX_EVIDENCE = 4000
@@ -458,20 +467,33 @@ def seen_as_token(value: str, outputs: str) -> bool:
     return re.search(rx, outputs, re.IGNORECASE) is not None
 
 
+def grounded(value: str, observations: list[Observation]) -> bool:
+    """A command returned `value` before the agent had typed it into any command.
+
+    `echo payments`, or writing it to a file and reading it back, shows the agent its own
+    word, not the environment's; an honest investigation sees a value before it greps it.
+    """
+    for o in observations:
+        if seen_as_token(value, o.command):
+            return False
+        if seen_as_token(value, o.output):
+            return True
+    return False
+
+
 @_runs(TranscriptCheck)
 def _transcript(check: TranscriptCheck, ctx: CheckContext) -> CheckFinding:
     field = read_field(check.answer_matches, ctx.final_answer)
     cited = sorted(set(field.values))
     ambiguous = field.ambiguity(sorted({c.lower() for c in cited}))
-    seen = "\n".join(ctx.tool_outputs)
-    grounded = [c for c in cited if seen_as_token(c, seen)]
-    invented = [c for c in cited if c not in grounded]
+    seen = [c for c in cited if grounded(c, ctx.observations)]
+    invented = [c for c in cited if c not in seen]
     truth = {m.lower() for m in check.must_cite}
     missing = [m for m in check.must_cite if m.lower() not in {c.lower() for c in cited}]
     extra = [c for c in cited if truth and c.lower() not in truth]
     evidence = {
         "cited": cited,
-        "grounded": grounded,
+        "grounded": seen,
         "not_in_tool_output": invented,
         "missing": missing,
         "not_the_answer": extra,
@@ -482,7 +504,7 @@ def _transcript(check: TranscriptCheck, ctx: CheckContext) -> CheckFinding:
     if ambiguous:
         problems.append(f"ambiguous: {ambiguous}")
     if invented:
-        problems.append(f"cited but never seen in tool output: {', '.join(invented)}")
+        problems.append(f"cited but never returned by the agent's commands: {', '.join(invented)}")
     if missing:
         problems.append(f"not cited: {', '.join(missing)}")
     if extra and not ambiguous:
