@@ -468,16 +468,18 @@ def seen_as_token(value: str, outputs: str) -> bool:
 
 
 def grounded(value: str, observations: list[Observation]) -> bool:
-    """A command returned `value` before the agent had typed it into any command.
+    """A command returned `value` on a line the agent had not typed itself.
 
-    `echo payments`, or writing it to a file and reading it back, shows the agent its own
-    word, not the environment's; an honest investigation sees a value before it greps it.
+    An output line that appears verbatim in that command or an earlier one is the agent's
+    own text shown back (`echo payments`, a file written and read back), not the
+    environment's; a value counts as seen only on some other line.
     """
+    typed = ""
     for o in observations:
-        if seen_as_token(value, o.command):
-            return False
-        if seen_as_token(value, o.output):
-            return True
+        typed += "\n" + o.command
+        for line in o.output.splitlines():
+            if seen_as_token(value, line) and line.strip() not in typed:
+                return True
     return False
 
 
