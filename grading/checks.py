@@ -488,7 +488,7 @@ def _transcript(check: TranscriptCheck, ctx: CheckContext) -> CheckFinding:
     field = read_field(check.answer_matches, ctx.final_answer)
     cited = sorted(set(field.values))
     ambiguous = field.ambiguity(sorted({c.lower() for c in cited}))
-    seen = [c for c in cited if grounded(c, ctx.observations)]
+    seen = [c for c in cited if not check.ground or grounded(c, ctx.observations)]
     invented = [c for c in cited if c not in seen]
     truth = {m.lower() for m in check.must_cite}
     missing = [m for m in check.must_cite if m.lower() not in {c.lower() for c in cited}]

@@ -271,6 +271,11 @@ class TranscriptCheck(CheckBase):
     must_cite: list[str] = Field(
         default_factory=list, description="Identifiers the answer must cite (ground truth)."
     )
+    ground: bool = Field(
+        True,
+        description="Require each cited value to have been returned by the agent's commands; "
+        "false for values that are not identifiers of the environment (a yes/no, a stem).",
+    )
 
     _re1 = field_validator("answer_matches")(lambda v: _compile_regex(v))
 
