@@ -99,6 +99,24 @@ def _add_report(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
     report_cmd.add_parsers(sub)
 
 
+def _add_store(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    from opsbench.commands import store_cmd
+
+    store_cmd.add_parsers(sub)
+
+
+def _add_trends(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    from opsbench.commands import trends_cmd
+
+    trends_cmd.add_parsers(sub)
+
+
+def _add_view(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    from opsbench.commands import view_cmd
+
+    view_cmd.add_parsers(sub)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="opsbench",
@@ -116,6 +134,9 @@ def build_parser() -> argparse.ArgumentParser:
         _add_regrade,
         _add_validate,
         _add_report,
+        _add_store,
+        _add_trends,
+        _add_view,
     ):
         add(sub)
     return parser

@@ -199,6 +199,9 @@ def finish_job(job: JobPaths) -> None:
         return
     summary = summarize_job(load_results(job.dir))
     write_json_atomic(job.result, summary.model_dump(mode="json"))
+    from opsbench.store.autoingest import ingest_finished  # never raises: the job is done
+
+    ingest_finished(job.dir, say=print)
     try:
         from reporting.run_report import write_run_report
 
