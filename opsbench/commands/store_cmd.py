@@ -44,7 +44,8 @@ def run_ingest(args: argparse.Namespace) -> int:
             report = ingest_job(store, job_dir)
             print(
                 f"ingested {report.job} ({job_dir}): {report.trials} trials "
-                f"({report.added} new, {report.updated} updated, {report.removed} removed), "
+                f"({report.added} new, {report.updated} updated, {report.unchanged} unchanged, "
+                f"{report.removed} removed), "
                 f"{report.new_gradings} new gradings"
             )
             for name, why in sorted(report.skipped.items()):

@@ -41,7 +41,7 @@ def run(args: argparse.Namespace) -> int:
     from opsbench.errors import OpsbenchError
     from opsbench.store.engine import display_url, open_store
     from opsbench.store.textreport import regression_header, regression_line, trend_lines
-    from opsbench.store.trends import Filters, regressions, trends
+    from opsbench.store.trends import Filters, load_history, regressions_of, trends_of
 
     if args.recent < 1 or args.baseline < 1 or not 0 < args.alpha < 1:
         raise OpsbenchError("--recent and --baseline: at least 1; --alpha: between 0 and 1")
@@ -49,12 +49,11 @@ def run(args: argparse.Namespace) -> int:
     store = open_store(args.database_url)
     try:
         with store.read() as conn:
-            found = trends(conn, filters)
-            report = regressions(
-                conn, filters, recent=args.recent, baseline=args.baseline, alpha=args.alpha
-            )
+            history = load_history(conn, filters)
     finally:
         store.close()
+    found = trends_of(history)
+    report = regressions_of(history, recent=args.recent, baseline=args.baseline, alpha=args.alpha)
     scope = " · ".join(
         f"{k} {v}" for k, v in (("category", args.category), ("task", args.task)) if v
     )

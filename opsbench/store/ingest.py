@@ -24,6 +24,7 @@ from sqlalchemy.engine import Connection
 from opsbench.errors import OpsbenchError
 from opsbench.paths import JobPaths
 from opsbench.store.artifacts import JobRecord, TrialRecord, read_job
+from opsbench.store.bulk import bulk_insert
 from opsbench.store.engine import Store, StoreError, display_url
 from opsbench.store.tables import gradings, jobs, trials, verdicts
 
@@ -37,6 +38,8 @@ class IngestReport:
     updated: int
     removed: int
     new_gradings: int
+    unchanged: int = 0
+    """Trials whose files are what the store already holds (left untouched)."""
     skipped: dict[str, str] = field(default_factory=dict)
     notes: dict[str, str] = field(default_factory=dict)
 
@@ -69,7 +72,7 @@ def ingest_job(store: Store, job_dir: Path) -> IngestReport:
     record = read_job(job_dir)
     try:
         return _write_with_retry(store, record)
-    except exc.SQLAlchemyError as error:
+    except (exc.SQLAlchemyError, store.engine.dialect.loaded_dbapi.Error) as error:
         first = str(getattr(error, "orig", error)).strip().splitlines()
         raise StoreError(
             f"store {display_url(store.url)}: could not write {job_dir}: "
@@ -88,48 +91,78 @@ def _write_with_retry(store: Store, record: JobRecord) -> IngestReport:
 
 
 def write_record(conn: Connection, record: JobRecord) -> IngestReport:
-    """Upsert one job and its trials, gradings and verdicts inside the caller's transaction."""
+    """Upsert one job and its trials, gradings and verdicts inside the caller's transaction.
+
+    A trial whose files are byte-for-byte what was stored (same `source_digest`) is left
+    alone, so re-ingesting an unchanged job writes only its job row."""
     job_id = _upsert_job(conn, record)
     existing = {
-        name: (tid, started)
-        for tid, name, started in conn.execute(
-            sa.select(trials.c.id, trials.c.trial_name, trials.c.started_at).where(
-                trials.c.job_id == job_id
-            )
+        name: (tid, digest, started)
+        for tid, name, digest, started in conn.execute(
+            sa.select(
+                trials.c.id, trials.c.trial_name, trials.c.source_digest, trials.c.started_at
+            ).where(trials.c.job_id == job_id)
         )
     }
     on_disk = {t.name for t in record.trials}
     gone = [
         tid
-        for name, (tid, _) in existing.items()
+        for name, (tid, _, _) in existing.items()
         if name not in on_disk and name not in record.skipped
     ]
     if gone:
-        conn.execute(sa.delete(trials).where(trials.c.id.in_(gone)))
+        _delete_trials(conn, gone)
     new = [t for t in record.trials if t.name not in existing]
-    old = [t for t in record.trials if t.name in existing]
-    ids = {name: tid for name, (tid, _) in existing.items()}
-    ids.update(_insert_trials(conn, job_id, new))
-    rerun = [ids[t.name] for t in old if not _same_time(existing[t.name][1], t.row["started_at"])]
+    changed = [
+        t
+        for t in record.trials
+        if t.name in existing and existing[t.name][1] != t.row["source_digest"]
+    ]
+    bulk_insert(conn, trials, [{"job_id": job_id, **t.row} for t in new])
+    ids = _trial_ids(conn, job_id) if new else {n: e[0] for n, e in existing.items()}
+    rerun = [
+        ids[t.name] for t in changed if not _same_time(existing[t.name][2], t.row["started_at"])
+    ]
     if rerun:  # a new run of the trial (resume after an archive): its old gradings go
-        conn.execute(sa.delete(gradings).where(gradings.c.trial_id.in_(rerun)))
-    if old:
+        _delete_gradings(conn, rerun)
+    if changed:
         conn.execute(
             trials.update().where(trials.c.id == sa.bindparam("_id")),
-            [{"_id": ids[t.name], **t.row} for t in old],
+            [{"_id": ids[t.name], **t.row} for t in changed],
         )
-    added_gradings = _write_gradings(conn, record.trials, ids, bool(old))
+    added = _write_gradings(conn, job_id, new + changed, ids, known_trials=bool(changed))
     return IngestReport(
         job=record.row["name"],
         job_id=job_id,
         trials=len(record.trials),
         added=len(new),
-        updated=len(old),
+        updated=len(changed),
         removed=len(gone),
-        new_gradings=added_gradings,
+        new_gradings=added,
+        unchanged=len(record.trials) - len(new) - len(changed),
         skipped=dict(record.skipped),
         notes=dict(record.notes),
     )
+
+
+def _trial_ids(conn: Connection, job_id: int) -> dict[str, int]:
+    query = sa.select(trials.c.trial_name, trials.c.id).where(trials.c.job_id == job_id)
+    return {name: tid for name, tid in conn.execute(query)}
+
+
+def _delete_gradings(conn: Connection, trial_ids: Sequence[int]) -> None:
+    """Verdicts first: SQLite cascades only where foreign keys are on, which other
+    clients of the same file may not have done."""
+    for chunk in _chunks(trial_ids, 5000):
+        graded = sa.select(gradings.c.id).where(gradings.c.trial_id.in_(chunk))
+        conn.execute(sa.delete(verdicts).where(verdicts.c.grading_id.in_(graded)))
+        conn.execute(sa.delete(gradings).where(gradings.c.trial_id.in_(chunk)))
+
+
+def _delete_trials(conn: Connection, trial_ids: Sequence[int]) -> None:
+    _delete_gradings(conn, trial_ids)
+    for chunk in _chunks(trial_ids, 5000):
+        conn.execute(sa.delete(trials).where(trials.c.id.in_(chunk)))
 
 
 def _same_time(a: datetime | None, b: datetime) -> bool:
@@ -161,32 +194,24 @@ def _upsert_job(conn: Connection, record: JobRecord) -> int:
     return job_id
 
 
-def _insert_trials(conn: Connection, job_id: int, new: Sequence[TrialRecord]) -> dict[str, int]:
-    if not new:
-        return {}
-    rows = conn.execute(
-        trials.insert().returning(trials.c.id, trials.c.trial_name, sort_by_parameter_order=True),
-        [{"job_id": job_id, **t.row} for t in new],
+def _grading_ids(conn: Connection, job_id: int) -> dict[tuple[int, str], int]:
+    query = (
+        sa.select(gradings.c.trial_id, gradings.c.digest, gradings.c.id)
+        .select_from(gradings.join(trials, gradings.c.trial_id == trials.c.id))
+        .where(trials.c.job_id == job_id)
     )
-    return {name: tid for tid, name in rows}
+    return {(tid, digest): gid for tid, digest, gid in conn.execute(query)}
 
 
 def _write_gradings(
-    conn: Connection, records: Sequence[TrialRecord], ids: dict[str, int], had_rows: bool
+    conn: Connection,
+    job_id: int,
+    records: Sequence[TrialRecord],
+    ids: dict[str, int],
+    known_trials: bool,
 ) -> int:
     """Insert gradings not stored yet (with their verdicts); keep `current` on the newest."""
-    trial_ids = [ids[t.name] for t in records]
-    known: set[tuple[int, str]] = set()
-    if had_rows:
-        for chunk in _chunks(trial_ids, 5000):
-            known.update(
-                (tid, digest)
-                for tid, digest in conn.execute(
-                    sa.select(gradings.c.trial_id, gradings.c.digest).where(
-                        gradings.c.trial_id.in_(chunk)
-                    )
-                )
-            )
+    known = _grading_ids(conn, job_id) if known_trials else {}
     pending = [
         (ids[t.name], g)
         for t in records
@@ -195,32 +220,29 @@ def _write_gradings(
     ]
     if not pending:
         return 0
-    inserted = (
-        conn.execute(
-            gradings.insert().returning(gradings.c.id, sort_by_parameter_order=True),
-            [
-                {
-                    "trial_id": tid,
-                    "digest": g.digest,
-                    "graded_at": g.graded_at,
-                    "source": g.source,
-                    "current": g.current,
-                    **g.row,
-                }
-                for tid, g in pending
-            ],
-        )
-        .scalars()
-        .all()
+    bulk_insert(
+        conn,
+        gradings,
+        [
+            {
+                "trial_id": tid,
+                "digest": g.digest,
+                "graded_at": g.graded_at,
+                "source": g.source,
+                "current": g.current,
+                **g.row,
+            }
+            for tid, g in pending
+        ],
     )
-    rows = [
-        {"grading_id": gid, **v}
-        for gid, (_, g) in zip(inserted, pending, strict=True)
-        for v in g.verdicts
-    ]
-    if rows:
-        conn.execute(verdicts.insert(), rows)
-    regraded = {tid for tid, g in pending if g.current and known}
+    stored = _grading_ids(conn, job_id)
+    bulk_insert(
+        conn,
+        verdicts,
+        [{"grading_id": stored[(tid, g.digest)], **v} for tid, g in pending for v in g.verdicts],
+    )
+    graded_before = {tid for tid, _ in known}
+    regraded = {tid for tid, g in pending if g.current and tid in graded_before}
     moved = [
         {"_t": ids[t.name], "_d": g.digest, "_s": g.source}
         for t in records
@@ -261,12 +283,9 @@ def flush_jobs(store: Store, name: str) -> FlushReport:
         if not found:
             return FlushReport([], 0)
         ids = [row.id for row in found]
-        # Children first: SQLite only cascades with foreign keys on, and other clients
-        # of the same file may not have turned them on.
-        trial_ids = sa.select(trials.c.id).where(trials.c.job_id.in_(ids))
-        grading_ids = sa.select(gradings.c.id).where(gradings.c.trial_id.in_(trial_ids))
-        conn.execute(sa.delete(verdicts).where(verdicts.c.grading_id.in_(grading_ids)))
-        conn.execute(sa.delete(gradings).where(gradings.c.trial_id.in_(trial_ids)))
-        conn.execute(sa.delete(trials).where(trials.c.job_id.in_(ids)))
+        trial_ids = list(
+            conn.execute(sa.select(trials.c.id).where(trials.c.job_id.in_(ids))).scalars()
+        )
+        _delete_trials(conn, trial_ids)
         conn.execute(sa.delete(jobs).where(jobs.c.id.in_(ids)))
     return FlushReport([row.job_key for row in found], sum(row.n_trials for row in found))

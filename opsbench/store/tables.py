@@ -62,6 +62,7 @@ trials = Table(
     Column("id", Integer, primary_key=True),
     Column("job_id", Integer, ForeignKey("jobs.id", ondelete="CASCADE"), nullable=False),
     Column("trial_name", String(300), nullable=False),
+    Column("source_digest", String(64), nullable=False),
     Column("task_id", String(300), nullable=False),
     Column("attempt", Integer, nullable=False),
     Column("category", String(100), nullable=False),

@@ -39,10 +39,9 @@ class Filters:
     category: str | None = None
     task: str | None = None
 
-    def where(self) -> list[sa.ColumnElement[bool]]:
+    def trial_where(self) -> list[sa.ColumnElement[bool]]:
+        """Conditions on trials (the variant is filtered on jobs)."""
         out: list[sa.ColumnElement[bool]] = []
-        if self.variant:
-            out.append(jobs.c.variant == self.variant)
         if self.category:
             out.append(trials.c.category == self.category)
         if self.task:
@@ -73,63 +72,132 @@ class Trend:
     points: list[TrendPoint] = field(default_factory=list)
 
 
-def _scored(column: sa.ColumnElement[bool]) -> sa.ColumnElement[int]:
-    return sa.func.sum(sa.case((sa.and_(trials.c.scored, column), 1), else_=0))
+def _when(value: datetime | None) -> datetime | None:
+    if value is not None and value.tzinfo is None:
+        return value.replace(tzinfo=UTC)
+    return value
 
 
-def _when(point_when: datetime | None) -> datetime | None:
-    if point_when is not None and point_when.tzinfo is None:
-        return point_when.replace(tzinfo=UTC)
-    return point_when
+@dataclass(frozen=True)
+class JobInfo:
+    id: int
+    name: str
+    variant: str
+    when: datetime | None
+    scenario_time: str
+
+    @property
+    def order(self) -> tuple[str, str, int]:
+        """Jobs run in the order they started (their clock when no trial has a time)."""
+        return (
+            self.when.isoformat() if self.when else self.scenario_time,
+            self.scenario_time,
+            self.id,
+        )
+
+
+@dataclass(frozen=True)
+class Cell:
+    """One task in one job: trial counts and reward sums (unscored trials carry 0)."""
+
+    job_id: int
+    task_id: str
+    category: str
+    trials: int
+    scored: int
+    passed: int
+    reward_sum: float
+    reward_sq: float
+
+
+@dataclass
+class History:
+    jobs: dict[int, JobInfo]
+    cells: list[Cell]
+
+
+def _int(column: sa.ColumnElement[bool]) -> sa.ColumnElement[int]:
+    return sa.func.sum(sa.cast(column, sa.Integer))
+
+
+def load_history(conn: Connection, filters: Filters = Filters()) -> History:
+    """Per task and job counts in one grouped scan of `trials`; trends and regressions are
+    both computed from it."""
+    job_query = sa.select(
+        jobs.c.id, jobs.c.name, jobs.c.variant, jobs.c.started_at, jobs.c.scenario_time
+    )
+    if filters.variant:
+        job_query = job_query.where(jobs.c.variant == filters.variant)
+    infos = {
+        r.id: JobInfo(r.id, r.name, r.variant, _when(r.started_at), r.scenario_time)
+        for r in conn.execute(job_query)
+    }
+    cell_query = (
+        sa.select(
+            trials.c.job_id,
+            trials.c.task_id,
+            sa.func.min(trials.c.category),
+            sa.func.count(),
+            _int(trials.c.scored),
+            _int(trials.c.passed),
+            sa.func.sum(trials.c.reward),
+            sa.func.sum(trials.c.reward * trials.c.reward),
+        )
+        .where(*filters.trial_where())
+        .group_by(trials.c.job_id, trials.c.task_id)
+    )
+    cells = [
+        Cell(
+            job_id,
+            task,
+            cat or "",
+            int(n),
+            int(sc or 0),
+            int(ps or 0),
+            float(rs or 0),
+            float(rq or 0),
+        )
+        for job_id, task, cat, n, sc, ps, rs, rq in conn.execute(cell_query)
+        if job_id in infos
+    ]
+    return History(infos, cells)
 
 
 def trends(conn: Connection, filters: Filters = Filters()) -> list[Trend]:
+    return trends_of(load_history(conn, filters))
+
+
+def trends_of(history: History) -> list[Trend]:
     """One trend per variant (sorted by name), its points in the order the jobs ran."""
-    scored_reward = sa.case((trials.c.scored, trials.c.reward), else_=0.0)
-    query = (
-        sa.select(
-            jobs.c.id,
-            jobs.c.name,
-            jobs.c.variant,
-            jobs.c.started_at,
-            jobs.c.scenario_time,
-            _scored(sa.true()).label("scored"),
-            _scored(trials.c.passed).label("passed"),
-            sa.func.sum(sa.case((trials.c.scored, 0), else_=1)).label("excluded"),
-            sa.func.sum(scored_reward).label("reward_sum"),
-            sa.func.sum(scored_reward * scored_reward).label("reward_sq"),
-        )
-        .select_from(trials.join(jobs, trials.c.job_id == jobs.c.id))
-        .where(*filters.where())
-        .group_by(jobs.c.id, jobs.c.name, jobs.c.variant, jobs.c.started_at, jobs.c.scenario_time)
-    )
+    sums: dict[int, list[float]] = {}
+    for c in history.cells:
+        acc = sums.setdefault(c.job_id, [0, 0, 0, 0.0, 0.0])
+        acc[0] += c.trials
+        acc[1] += c.scored
+        acc[2] += c.passed
+        acc[3] += c.reward_sum
+        acc[4] += c.reward_sq
     by_variant: dict[str, Trend] = {}
-    for row in conn.execute(query):
-        n, k = int(row.scored or 0), int(row.passed or 0)
-        total, sq = float(row.reward_sum or 0.0), float(row.reward_sq or 0.0)
+    for job in sorted((history.jobs[j] for j in sums), key=lambda j: j.order):
+        total, scored, passed, reward, sq = sums[job.id]
+        n, k = int(scored), int(passed)
         point = TrendPoint(
-            job_id=row.id,
-            job=row.name,
-            variant=row.variant,
-            when=_when(row.started_at),
-            scenario_time=row.scenario_time,
+            job_id=job.id,
+            job=job.name,
+            variant=job.variant,
+            when=job.when,
+            scenario_time=job.scenario_time,
             scored=n,
             passed=k,
-            excluded=int(row.excluded or 0),
-            reward_sum=total,
+            excluded=int(total) - n,
+            reward_sum=reward,
             pass_rate=k / n if n else None,
             pass_ci=wilson(k, n),
-            reward=total / n if n else None,
-            reward_ci=normal_mean_interval(n, total, sq),
+            reward=reward / n if n else None,
+            reward_ci=normal_mean_interval(n, reward, sq),
         )
-        by_variant.setdefault(row.variant, Trend(row.variant)).points.append(point)
-    for trend in by_variant.values():
-        trend.points.sort(key=_order)
+        by_variant.setdefault(job.variant, Trend(job.variant)).points.append(point)
     return [by_variant[v] for v in sorted(by_variant)]
-
-
-def _order(p: TrendPoint) -> tuple[str, str, int]:
-    return (p.when.isoformat() if p.when else p.scenario_time, p.scenario_time, p.job_id)
 
 
 @dataclass(frozen=True)
@@ -168,14 +236,6 @@ class RegressionReport:
         return [t for t in self.tests if t.flagged]
 
 
-@dataclass
-class _Cell:
-    order: tuple[str, str, int]
-    job: str
-    runs: int
-    passes: int
-
-
 def regressions(
     conn: Connection,
     filters: Filters = Filters(),
@@ -184,55 +244,36 @@ def regressions(
     baseline: int = 20,
     alpha: float = 0.05,
 ) -> RegressionReport:
-    """Test every task x variant with scored runs in both windows (see the module doc)."""
-    query = (
-        sa.select(
-            jobs.c.id,
-            jobs.c.name,
-            jobs.c.variant,
-            jobs.c.started_at,
-            jobs.c.scenario_time,
-            trials.c.task_id,
-            sa.func.min(trials.c.category).label("category"),
-            sa.func.count().label("runs"),
-            sa.func.sum(sa.case((trials.c.passed, 1), else_=0)).label("passes"),
-        )
-        .select_from(trials.join(jobs, trials.c.job_id == jobs.c.id))
-        .where(trials.c.scored, *filters.where())
-        .group_by(
-            jobs.c.id,
-            jobs.c.name,
-            jobs.c.variant,
-            jobs.c.started_at,
-            jobs.c.scenario_time,
-            trials.c.task_id,
-        )
+    return regressions_of(
+        load_history(conn, filters), recent=recent, baseline=baseline, alpha=alpha
     )
-    cells: dict[tuple[str, str], list[_Cell]] = defaultdict(list)
-    categories: dict[str, str] = {}
-    for row in conn.execute(query):
-        when = _when(row.started_at)
-        order = (when.isoformat() if when else row.scenario_time, row.scenario_time, row.id)
-        cells[(row.variant, row.task_id)].append(
-            _Cell(order, row.name, int(row.runs), int(row.passes or 0))
-        )
-        categories[row.task_id] = row.category
-    raw: list[tuple[str, str, Window, Window, float, str]] = []
-    for (variant, task_id), history in sorted(cells.items()):
-        history.sort(key=lambda c: c.order)
-        recent_cells = history[-recent:]
-        base_cells = history[:-recent][-baseline:] if len(history) > recent else []
+
+
+def regressions_of(
+    history: History, *, recent: int = 5, baseline: int = 20, alpha: float = 0.05
+) -> RegressionReport:
+    """Test every task x variant with scored runs in both windows (see the module doc)."""
+    series: dict[tuple[str, str], list[Cell]] = defaultdict(list)
+    for c in history.cells:
+        if c.scored:
+            series[(history.jobs[c.job_id].variant, c.task_id)].append(c)
+    raw: list[tuple[str, str, str, Window, Window, float, str]] = []
+    for (variant, task_id), cells in sorted(series.items()):
+        cells.sort(key=lambda c: history.jobs[c.job_id].order)
+        recent_cells = cells[-recent:]
+        base_cells = cells[:-recent][-baseline:] if len(cells) > recent else []
         if not base_cells:
             continue
         b, r = _window(base_cells), _window(recent_cells)
         p = fisher_less(b.passes, b.runs, r.passes, r.runs)
-        raw.append((variant, task_id, b, r, p, recent_cells[-1].job))
+        last = history.jobs[recent_cells[-1].job_id].name
+        raw.append((variant, task_id, cells[-1].category, b, r, p, last))
     adjusted = holm_adjust([p for *_, p, _ in raw])
     tests = [
         RegressionTest(
             variant=v,
             task_id=t,
-            category=categories.get(t, ""),
+            category=cat,
             baseline=b,
             recent=r,
             p_value=p,
@@ -240,11 +281,11 @@ def regressions(
             flagged=adj <= alpha and (r.rate or 0.0) < (b.rate or 0.0),
             last_job=last,
         )
-        for (v, t, b, r, p, last), adj in zip(raw, adjusted, strict=True)
+        for (v, t, cat, b, r, p, last), adj in zip(raw, adjusted, strict=True)
     ]
     tests.sort(key=lambda t: (not t.flagged, t.adjusted, t.variant, t.task_id))
     return RegressionReport(tests, alpha, recent, baseline)
 
 
-def _window(cells: list[_Cell]) -> Window:
-    return Window(len(cells), sum(c.runs for c in cells), sum(c.passes for c in cells))
+def _window(cells: list[Cell]) -> Window:
+    return Window(len(cells), sum(c.scored for c in cells), sum(c.passed for c in cells))

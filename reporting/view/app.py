@@ -20,7 +20,7 @@ from starlette.routing import Route
 from opsbench import __version__
 from opsbench.store import browse
 from opsbench.store.engine import Store, display_url
-from opsbench.store.trends import Filters, regressions, trends
+from opsbench.store.trends import Filters, load_history, regressions, regressions_of, trends_of
 from reporting.render import render
 from reporting.view.artifacts import read_trial
 from reporting.view.chart import trend_chart
@@ -63,14 +63,14 @@ def _filters(request: Request, variant: str | None = None) -> Filters:
 def home(request: Request) -> Response:
     with _store(request).read() as conn:
         lines = browse.job_lines(conn)
-        report = regressions(conn)
+        report = regressions_of(load_history(conn))
     return _page(request, "jobs.html.j2", title="Jobs", jobs=lines, flagged=report.flagged)
 
 
 def trends_page(request: Request, variant: str | None = None) -> Response:
     f = _filters(request, variant)
     with _store(request).read() as conn:
-        found = trends(conn, f)
+        found = trends_of(load_history(conn, f))
         options = browse.variants(conn)
         cats = browse.categories(conn)
         jobs = browse.job_lines(conn, variant=f.variant) if f.variant else []

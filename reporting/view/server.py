@@ -18,6 +18,7 @@ def serve(database_url: str | None, host: str, port: int) -> None:
     sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind((host, port))
+    sock.listen(128)  # connections queue from now on, before uvicorn starts accepting
     bound = sock.getsockname()[1]
     shown = f"[{host}]" if ":" in host else host
     # The one line a user (or a test) reads to find the server.

@@ -54,12 +54,12 @@ def test_ingest_twice_and_resume_update_rows_never_duplicate(store: Store, tmp_p
     write_job(job_dir, {"nginx-502": [PASS, INFRA]})
     ingest_job(store, job_dir)
     again = ingest_job(store, job_dir)
-    assert (again.added, again.updated, again.new_gradings) == (0, 2, 0)
+    assert (again.added, again.updated, again.unchanged, again.new_gradings) == (0, 0, 2, 0)
     assert counts(store) == {"jobs": 1, "trials": 2, "gradings": 1, "verdicts": 3}
     # A resume reruns the infra error (same trial name, new run) and it now passes.
     write_job(job_dir, {"nginx-502": [PASS, PASS]})
     resumed = ingest_job(store, job_dir)
-    assert (resumed.added, resumed.updated) == (0, 2)
+    assert (resumed.added, resumed.updated, resumed.unchanged) == (0, 1, 1)
     assert counts(store) == {"jobs": 1, "trials": 2, "gradings": 2, "verdicts": 6}
     with store.read() as conn:
         assert conn.execute(sa.select(sa.func.count()).where(trials.c.passed)).scalar_one() == 2
@@ -104,24 +104,48 @@ def test_corrupt_results_are_skipped_and_named_never_half_written(
     assert counts(store)["trials"] == 1
 
 
+BREAK_VERDICTS = {
+    "sqlite": [
+        "CREATE TRIGGER boom BEFORE INSERT ON verdicts WHEN NEW.kind = 'boom' "
+        "BEGIN SELECT RAISE(ABORT, 'boom'); END"
+    ],
+    "postgresql": [
+        "CREATE FUNCTION boom() RETURNS trigger AS $$ BEGIN IF NEW.kind = 'boom' THEN "
+        "RAISE EXCEPTION 'boom'; END IF; RETURN NEW; END $$ LANGUAGE plpgsql",
+        "CREATE TRIGGER boom BEFORE INSERT ON verdicts FOR EACH ROW EXECUTE FUNCTION boom()",
+    ],
+}
+
+
 def test_a_failed_write_leaves_nothing(store: Store, tmp_path: Path) -> None:
     job_dir = tmp_path / "job"
     write_job(job_dir, {"nginx-502": [PASS, PASS]})
     trial = JobPaths(job_dir).trial("nginx-502", 2)
     details = json.loads(trial.grading_details.read_text())
-    details["checks"][0]["name"] = "x" * 400  # longer than the column allows on PostgreSQL
-    details["checks"][0]["kind"] = "k" * 100
+    details["checks"][0]["kind"] = "boom"  # the database refuses the last rows of the job
     trial.grading_details.write_text(json.dumps(details))
-    if store.dialect == "sqlite":  # SQLite ignores lengths: break the write another way
-        with store.write() as conn:
-            conn.execute(
-                sa.text(
-                    "CREATE TRIGGER boom BEFORE INSERT ON verdicts WHEN NEW.kind LIKE 'kkk%' BEGIN SELECT RAISE(ABORT, 'boom'); END"
-                )
-            )
+    with store.write() as conn:
+        for statement in BREAK_VERDICTS[store.dialect]:
+            conn.execute(sa.text(statement))
     with pytest.raises(StoreError, match="could not write"):
         ingest_job(store, job_dir)
     assert counts(store) == {"jobs": 0, "trials": 0, "gradings": 0, "verdicts": 0}
+
+
+def test_overlong_names_are_clipped_to_their_columns(store: Store, tmp_path: Path) -> None:
+    job_dir = tmp_path / "job"
+    write_job(job_dir, {"nginx-502": [PASS]})
+    trial = JobPaths(job_dir).trial("nginx-502", 1)
+    details = json.loads(trial.grading_details.read_text())
+    details["checks"][0]["name"] = "x" * 400
+    details["checks"][0]["kind"] = "k" * 100
+    trial.grading_details.write_text(json.dumps(details))
+    ingest_job(store, job_dir)
+    with store.read() as conn:
+        name, kind = conn.execute(
+            sa.select(verdicts.c.name, verdicts.c.kind).where(verdicts.c.section == "checks")
+        ).one()
+    assert (len(name), len(kind)) == (300, 60)
 
 
 def test_concurrent_ingests_of_one_job_do_not_duplicate(store_url: str, tmp_path: Path) -> None:

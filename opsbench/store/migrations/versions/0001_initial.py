@@ -44,6 +44,7 @@ def upgrade() -> None:
             "job_id", sa.Integer, sa.ForeignKey("jobs.id", ondelete="CASCADE"), nullable=False
         ),
         sa.Column("trial_name", sa.String(300), nullable=False),
+        sa.Column("source_digest", sa.String(64), nullable=False),
         sa.Column("task_id", sa.String(300), nullable=False),
         sa.Column("attempt", sa.Integer, nullable=False),
         sa.Column("category", sa.String(100), nullable=False),
