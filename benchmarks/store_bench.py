@@ -18,8 +18,10 @@ Prints figures; asserts nothing.
 from __future__ import annotations
 
 import argparse
+import os
 import random
 import re
+import resource
 import socket
 import statistics
 import subprocess
@@ -39,24 +41,39 @@ from opsbench.store.ingest import ingest_job, write_record  # noqa: E402
 from opsbench.store.trends import regressions, trends  # noqa: E402
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
-VARIANTS = ("openai-gpt-a-low", "openai-gpt-b-off", "anthropic-claude-c-high", "no-model-off-oracle")
+VARIANTS = (
+    "openai-gpt-a-low",
+    "openai-gpt-b-off",
+    "anthropic-claude-c-high",
+    "no-model-off-oracle",
+)
 CATEGORIES = ("alerts", "logs", "remediation", "investigation")
+
+
+def cpu_seconds() -> float:
+    """CPU time of this process and its finished children (ingest's reader processes)."""
+    own, kids = (
+        resource.getrusage(resource.RUSAGE_SELF),
+        resource.getrusage(resource.RUSAGE_CHILDREN),
+    )
+    return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
 
 
 def time_ingest(label: str, url: str, job_dir: Path) -> None:
     store = open_store(url)
     try:
-        t = time.perf_counter()
+        cpu, t = cpu_seconds(), time.perf_counter()
         report = ingest_job(store, job_dir)
-        first = time.perf_counter() - t
-        t = time.perf_counter()
+        first, first_cpu = time.perf_counter() - t, cpu_seconds() - cpu
+        cpu, t = cpu_seconds(), time.perf_counter()
         ingest_job(store, job_dir)
-        again = time.perf_counter() - t
+        again, again_cpu = time.perf_counter() - t, cpu_seconds() - cpu
     finally:
         store.close()
     print(
-        f"ingest {report.trials} trials into {label}: {first:.2f} s "
-        f"(re-ingest {again:.2f} s; {report.new_gradings} gradings)"
+        f"ingest {report.trials} trials into {label}: {first:.2f} s wall, {first_cpu:.2f} s CPU "
+        f"of ours (re-ingest {again:.2f} s wall, {again_cpu:.2f} s CPU; "
+        f"{report.new_gradings} gradings)"
     )
 
 
@@ -94,6 +111,7 @@ def synthetic_job(i: int, trials_per_job: int, rng: random.Random) -> JobRecord:
                 name=f"task-{task:03d}__{n % 5 + 1}",
                 row={
                     "trial_name": f"task-{task:03d}__{n % 5 + 1}",
+                    "source_digest": f"{i}-{n}",
                     "task_id": f"task-{task:03d}",
                     "attempt": n % 5 + 1,
                     "category": CATEGORIES[task % len(CATEGORIES)],
@@ -212,13 +230,23 @@ def time_view(url: str) -> None:
         assert match, "opsbench view did not start"
         host, port = match.group(1), int(match.group(2))
         first_byte(host, port, "/")  # warm up: templates compiled, pool filled
-        for path in ("/", "/trends", "/regressions", "/variants/openai-gpt-a-low", "/jobs/1",
-                     "/jobs/1/trials/task-000__1"):
+        for path in (
+            "/",
+            "/trends",
+            "/regressions",
+            "/variants/openai-gpt-a-low",
+            "/jobs/1",
+            "/jobs/1/trials/task-000__1",
+        ):
             runs = [first_byte(host, port, path) for _ in range(5)]
             print(f"view {path}: first byte median {statistics.median(runs) * 1000:.0f} ms")
     finally:
         proc.terminate()
         proc.wait(timeout=10)
+
+
+def load() -> str:
+    return "load average " + " ".join(f"{x:.1f}" for x in os.getloadavg())
 
 
 def main() -> None:
@@ -228,6 +256,7 @@ def main() -> None:
     parser.add_argument("--history", type=int, default=100_000)
     parser.add_argument("--skip-postgres", action="store_true")
     args = parser.parse_args()
+    print(f"{os.cpu_count()} cores, {load()} (figures on a busy machine are inflated)")
     with tempfile.TemporaryDirectory(prefix="opsbench-store-bench-") as tmp:
         job_dir = Path(tmp) / "bench-job"
         t = time.perf_counter()
@@ -252,6 +281,7 @@ def main() -> None:
                 fill_history(open_store(url), args.jobs, args.history)
                 time_trends(url)
                 time_view(url)
+            print(load())
         finally:
             if server is not None:
                 server.stop()

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -11,6 +11,7 @@ from sqlalchemy.engine import Connection, Row
 
 from opsbench.metrics import Interval, wilson
 from opsbench.store.tables import gradings, jobs, trials, verdicts
+from opsbench.store.trends import History
 
 
 @dataclass(frozen=True)
@@ -36,58 +37,36 @@ class JobLine:
         return wilson(self.passed, self.scored)
 
 
-def _aware(value: datetime | None) -> datetime | None:
-    return value.replace(tzinfo=UTC) if value is not None and value.tzinfo is None else value
-
-
-def job_lines(
-    conn: Connection, variant: str | None = None, job_id: int | None = None
-) -> list[JobLine]:
-    """Every job (newest first) with its trial counts, pass rate and reward."""
-    scored = sa.func.sum(sa.case((trials.c.scored, 1), else_=0))
-    passed = sa.func.sum(sa.case((sa.and_(trials.c.scored, trials.c.passed), 1), else_=0))
-    reward = sa.func.sum(sa.case((trials.c.scored, trials.c.reward), else_=0.0))
-    per_job = (
-        sa.select(
-            trials.c.job_id,
-            sa.func.count().label("n"),
-            scored.label("scored"),
-            passed.label("passed"),
-            reward.label("reward"),
-            sa.func.sum(trials.c.cost_usd).label("cost"),
-        )
-        .group_by(trials.c.job_id)
-        .subquery()
-    )
-    query = sa.select(jobs, per_job).select_from(
-        jobs.outerjoin(per_job, per_job.c.job_id == jobs.c.id)
-    )
-    if variant:
-        query = query.where(jobs.c.variant == variant)
-    if job_id is not None:
-        query = query.where(jobs.c.id == job_id)
+def job_lines(history: History, variant: str | None = None) -> list[JobLine]:
+    """Every job of the history (newest first) with its trial counts, pass rate, reward."""
+    sums: dict[int, list[float]] = {j: [0, 0, 0, 0.0, 0.0] for j in history.jobs}
+    for c in history.cells:
+        acc = sums[c.job_id]
+        acc[0] += c.trials
+        acc[1] += c.scored
+        acc[2] += c.passed
+        acc[3] += c.reward_sum
+        acc[4] += c.cost_sum
     out = []
-    for r in conn.execute(query):
-        n_scored = int(r.scored or 0)
+    for job in sorted(history.jobs.values(), key=lambda j: j.order, reverse=True):
+        if variant and job.variant != variant:
+            continue
+        n, scored, passed, reward, cost = sums[job.id]
         out.append(
             JobLine(
-                id=r.id,
-                name=r.name,
-                variant=r.variant,
-                scenario_time=r.scenario_time,
-                started_at=_aware(r.started_at),
-                path=r.path,
-                trials=int(r.n or 0),
-                scored=n_scored,
-                passed=int(r.passed or 0),
-                reward=float(r.reward) / n_scored if n_scored else None,
-                cost_usd=float(r.cost or 0.0),
+                id=job.id,
+                name=job.name,
+                variant=job.variant,
+                scenario_time=job.scenario_time,
+                started_at=job.when,
+                path=job.path,
+                trials=int(n),
+                scored=int(scored),
+                passed=int(passed),
+                reward=reward / scored if scored else None,
+                cost_usd=cost,
             )
         )
-    out.sort(
-        key=lambda j: (j.started_at.isoformat() if j.started_at else j.scenario_time, j.id),
-        reverse=True,
-    )
     return out
 
 
@@ -134,13 +113,15 @@ def trial_gradings(conn: Connection, trial_id: int) -> list[GradingView]:
     return [GradingView(g, by_grading[g.id]) for g in rows]
 
 
-def variants(conn: Connection) -> list[str]:
-    return list(
-        conn.execute(sa.select(jobs.c.variant).distinct().order_by(jobs.c.variant)).scalars()
-    )
+def variants(history: History) -> list[str]:
+    return sorted({j.variant for j in history.jobs.values()})
 
 
-def categories(conn: Connection) -> list[str]:
-    return list(
-        conn.execute(sa.select(trials.c.category).distinct().order_by(trials.c.category)).scalars()
-    )
+def categories(history: History) -> list[str]:
+    return sorted({c.category for c in history.cells})
+
+
+def store_stamp(conn: Connection) -> tuple[int, str]:
+    """Changes whenever a job is ingested or flushed: the key of the view's cache."""
+    n, last = conn.execute(sa.select(sa.func.count(), sa.func.max(jobs.c.ingested_at))).one()
+    return int(n), str(last)

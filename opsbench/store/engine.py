@@ -80,7 +80,10 @@ def open_store(url: str | None = None, *, migrate: bool = True) -> Store:
                 pass
     except exc.SQLAlchemyError as error:
         raise StoreError(f"store {display_url(url)}: {_reason(error)}") from None
-    except (ImportError, OSError) as error:
+    except ImportError as error:
+        hint = "; PostgreSQL needs the postgres extra (uv sync --extra postgres)"
+        raise StoreError(f"store {display_url(url)}: {error}{hint}") from None
+    except OSError as error:
         raise StoreError(f"store {display_url(url)}: {error}") from None
     return store
 

@@ -89,7 +89,17 @@ trials = Table(
     Column("audit_flags", Integer),
     Column("suspect", Boolean),
     UniqueConstraint("job_id", "trial_name", name="uq_trials_job_trial"),
-    Index("ix_trials_task_job", "task_id", "job_id"),
+    # Covers the grouped scan behind trends, regressions and the job list (no table reads).
+    Index(
+        "ix_trials_scores",
+        "job_id",
+        "task_id",
+        "category",
+        "scored",
+        "passed",
+        "reward",
+        "cost_usd",
+    ),
 )
 
 gradings = Table(

@@ -85,15 +85,17 @@ class JobInfo:
     variant: str
     when: datetime | None
     scenario_time: str
+    path: str | None
+    order: tuple[str, str, int]
+    """Jobs run in the order they started (their clock when no trial has a time)."""
 
-    @property
-    def order(self) -> tuple[str, str, int]:
-        """Jobs run in the order they started (their clock when no trial has a time)."""
-        return (
-            self.when.isoformat() if self.when else self.scenario_time,
-            self.scenario_time,
-            self.id,
-        )
+
+def _job_info(
+    id: int, name: str, variant: str, started: datetime | None, clock: str, path: str | None
+) -> JobInfo:
+    when = _when(started)
+    order = (when.isoformat() if when else clock, clock, id)
+    return JobInfo(id, name, variant, when, clock, path, order)
 
 
 @dataclass(frozen=True)
@@ -108,6 +110,7 @@ class Cell:
     passed: int
     reward_sum: float
     reward_sq: float
+    cost_sum: float
 
 
 @dataclass
@@ -124,14 +127,11 @@ def load_history(conn: Connection, filters: Filters = Filters()) -> History:
     """Per task and job counts in one grouped scan of `trials`; trends and regressions are
     both computed from it."""
     job_query = sa.select(
-        jobs.c.id, jobs.c.name, jobs.c.variant, jobs.c.started_at, jobs.c.scenario_time
+        jobs.c.id, jobs.c.name, jobs.c.variant, jobs.c.started_at, jobs.c.scenario_time, jobs.c.path
     )
     if filters.variant:
         job_query = job_query.where(jobs.c.variant == filters.variant)
-    infos = {
-        r.id: JobInfo(r.id, r.name, r.variant, _when(r.started_at), r.scenario_time)
-        for r in conn.execute(job_query)
-    }
+    infos = {r[0]: _job_info(*r) for r in conn.execute(job_query).all()}
     cell_query = (
         sa.select(
             trials.c.job_id,
@@ -142,6 +142,7 @@ def load_history(conn: Connection, filters: Filters = Filters()) -> History:
             _int(trials.c.passed),
             sa.func.sum(trials.c.reward),
             sa.func.sum(trials.c.reward * trials.c.reward),
+            sa.func.sum(trials.c.cost_usd),
         )
         .where(*filters.trial_where())
         .group_by(trials.c.job_id, trials.c.task_id)
@@ -156,8 +157,9 @@ def load_history(conn: Connection, filters: Filters = Filters()) -> History:
             int(ps or 0),
             float(rs or 0),
             float(rq or 0),
+            float(cost or 0),
         )
-        for job_id, task, cat, n, sc, ps, rs, rq in conn.execute(cell_query)
+        for job_id, task, cat, n, sc, ps, rs, rq, cost in conn.execute(cell_query).all()
         if job_id in infos
     ]
     return History(infos, cells)

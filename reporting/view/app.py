@@ -7,10 +7,13 @@ is reached through SQLAlchemy's synchronous engine.
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Callable, Hashable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import quote
 
+from sqlalchemy.engine import Connection
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
@@ -20,11 +23,20 @@ from starlette.routing import Route
 from opsbench import __version__
 from opsbench.store import browse
 from opsbench.store.engine import Store, display_url
-from opsbench.store.trends import Filters, load_history, regressions, regressions_of, trends_of
+from opsbench.store.trends import (
+    Filters,
+    History,
+    RegressionReport,
+    load_history,
+    regressions_of,
+    trends_of,
+)
 from reporting.render import render
 from reporting.view.artifacts import read_trial
 from reporting.view.chart import trend_chart
 
+T = TypeVar("T")
+EVERYTHING = Filters()
 SECURITY_HEADERS = {
     "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; img-src data:; "
     "base-uri 'none'; form-action 'self'; frame-ancestors 'none'",
@@ -35,6 +47,51 @@ SECURITY_HEADERS = {
 
 def variant_path(variant: str) -> str:
     return "/variants/" + quote(variant, safe="")
+
+
+class StoreCache:
+    """Values computed from the store (histories, regression reports), kept while the
+    store is unchanged (its stamp: the job count and the last ingest time), so a page
+    costs one small query when nothing was ingested since it was last computed."""
+
+    MAX_ENTRIES = 64
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._stamp: tuple[int, str] | None = None
+        self._entries: dict[Hashable, Any] = {}
+
+    def value(self, conn: Connection, key: Hashable, compute: Callable[[], T]) -> T:
+        stamp = browse.store_stamp(conn)
+        with self._lock:
+            if stamp != self._stamp:
+                self._stamp, self._entries = stamp, {}
+            if key in self._entries:
+                found: T = self._entries[key]
+                return found
+        value = compute()
+        with self._lock:
+            if len(self._entries) >= self.MAX_ENTRIES:
+                self._entries.clear()
+            self._entries[key] = value
+        return value
+
+
+def _history(request: Request, conn: Connection, filters: Filters = EVERYTHING) -> History:
+    cache: StoreCache = request.app.state.cache
+    return cache.value(conn, ("history", filters), lambda: load_history(conn, filters))
+
+
+def _regressions(
+    request: Request, conn: Connection, filters: Filters, recent: int, baseline: int, alpha: float
+) -> RegressionReport:
+    cache: StoreCache = request.app.state.cache
+    history = _history(request, conn, filters)
+    return cache.value(
+        conn,
+        ("regressions", filters, recent, baseline, alpha),
+        lambda: regressions_of(history, recent=recent, baseline=baseline, alpha=alpha),
+    )
 
 
 def _store(request: Request) -> Store:
@@ -62,18 +119,20 @@ def _filters(request: Request, variant: str | None = None) -> Filters:
 
 def home(request: Request) -> Response:
     with _store(request).read() as conn:
-        lines = browse.job_lines(conn)
-        report = regressions_of(load_history(conn))
+        history = _history(request, conn)
+        report = _regressions(request, conn, EVERYTHING, 5, 20, 0.05)
+    lines = browse.job_lines(history)
     return _page(request, "jobs.html.j2", title="Jobs", jobs=lines, flagged=report.flagged)
 
 
 def trends_page(request: Request, variant: str | None = None) -> Response:
     f = _filters(request, variant)
     with _store(request).read() as conn:
-        found = trends_of(load_history(conn, f))
-        options = browse.variants(conn)
-        cats = browse.categories(conn)
-        jobs = browse.job_lines(conn, variant=f.variant) if f.variant else []
+        everything = _history(request, conn)
+        history = _history(request, conn, f) if f != EVERYTHING else everything
+    found = trends_of(history)
+    options, cats = browse.variants(everything), browse.categories(everything)
+    jobs = browse.job_lines(everything, variant=f.variant) if f.variant else []
     return _page(
         request,
         "trends.html.j2",
@@ -100,7 +159,7 @@ def regressions_page(request: Request) -> Response:
     if recent < 1 or baseline < 1 or not 0 < alpha < 1:
         raise HTTPException(400, "recent and baseline at least 1, alpha in (0, 1)")
     with _store(request).read() as conn:
-        report = regressions(conn, _filters(request), recent=recent, baseline=baseline, alpha=alpha)
+        report = _regressions(request, conn, _filters(request), recent, baseline, alpha)
     return _page(request, "regressions.html.j2", title="Regressions", report=report)
 
 
@@ -110,8 +169,9 @@ def job_page(request: Request) -> Response:
         job = browse.job_row(conn, job_id)
         if job is None:
             raise HTTPException(404, f"no job {job_id} in the store")
-        (line,) = browse.job_lines(conn, job_id=job_id)
+        lines = browse.job_lines(_history(request, conn))
         rows = browse.job_trials(conn, job_id)
+    line = next(x for x in lines if x.id == job_id)
     on_disk = bool(job.path) and Path(job.path).is_dir()
     return _page(
         request,
@@ -181,4 +241,7 @@ def create_app(store: Store) -> Starlette:
         exception_handlers={HTTPException: error_page},
     )
     app.state.store = store
+    app.state.cache = StoreCache()
+    with store.read() as conn:  # the first page is served from a warm cache
+        app.state.cache.value(conn, ("history", EVERYTHING), lambda: load_history(conn))
     return app

@@ -70,7 +70,11 @@ def upgrade() -> None:
         sa.Column("opsbench_version", sa.String(40)),
         sa.UniqueConstraint("job_id", "trial_name", name="uq_trials_job_trial"),
     )
-    op.create_index("ix_trials_task_job", "trials", ["task_id", "job_id"])
+    op.create_index(
+        "ix_trials_scores",
+        "trials",
+        ["job_id", "task_id", "category", "scored", "passed", "reward", "cost_usd"],
+    )
     op.create_table(
         "gradings",
         sa.Column("id", sa.Integer, primary_key=True),
