@@ -26,7 +26,7 @@ from opsbench.paths import JobPaths
 from opsbench.store.artifacts import JobRecord, TrialRecord, read_job
 from opsbench.store.bulk import bulk_insert
 from opsbench.store.engine import Store, StoreError, display_url
-from opsbench.store.tables import gradings, jobs, trials, verdicts
+from opsbench.store.tables import gradings, job_tasks, jobs, trials, verdicts
 
 
 @dataclass
@@ -131,6 +131,8 @@ def write_record(conn: Connection, record: JobRecord) -> IngestReport:
             [{"_id": ids[t.name], **t.row} for t in changed],
         )
     added = _write_gradings(conn, job_id, new + changed, ids, known_trials=bool(changed))
+    if new or changed or gone:
+        _sum_tasks(conn, job_id)
     return IngestReport(
         job=record.row["name"],
         job_id=job_id,
@@ -143,6 +145,34 @@ def write_record(conn: Connection, record: JobRecord) -> IngestReport:
         skipped=dict(record.skipped),
         notes=dict(record.notes),
     )
+
+
+def _sum_tasks(conn: Connection, job_id: int) -> None:
+    """Rewrite the job's per-task sums from its trials (unscored trials carry reward 0)."""
+    t = trials.c
+
+    def count(column: sa.ColumnElement[bool]) -> sa.ColumnElement[int]:
+        return sa.func.coalesce(sa.func.sum(sa.cast(column, sa.Integer)), 0)
+
+    conn.execute(sa.delete(job_tasks).where(job_tasks.c.job_id == job_id))
+    sums = (
+        sa.select(
+            t.job_id,
+            t.task_id,
+            sa.func.min(t.category),
+            sa.func.count(),
+            count(t.scored),
+            count(t.passed),
+            sa.func.sum(t.reward),
+            sa.func.sum(t.reward * t.reward),
+            sa.func.sum(t.cost_usd),
+        )
+        .where(t.job_id == job_id)
+        .group_by(t.job_id, t.task_id)
+    )
+    columns = ["job_id", "task_id", "category", "trials", "scored", "passed"]
+    columns += ["reward_sum", "reward_sq", "cost_usd"]
+    conn.execute(job_tasks.insert().from_select(columns, sums))
 
 
 def _trial_ids(conn: Connection, job_id: int) -> dict[str, int]:
@@ -287,5 +317,6 @@ def flush_jobs(store: Store, name: str) -> FlushReport:
             conn.execute(sa.select(trials.c.id).where(trials.c.job_id.in_(ids))).scalars()
         )
         _delete_trials(conn, trial_ids)
+        conn.execute(sa.delete(job_tasks).where(job_tasks.c.job_id.in_(ids)))
         conn.execute(sa.delete(jobs).where(jobs.c.id.in_(ids)))
     return FlushReport([row.job_key for row in found], sum(row.n_trials for row in found))

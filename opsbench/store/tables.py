@@ -2,6 +2,7 @@
 
 ```
 jobs       one row per job run: (name, scenario clock) is its identity across machines
+  job_tasks  per task sums of the job's trials (what trends read)
   trials   one row per finished trial directory: (job_id, trial_name) unique
     gradings   one row per grading of a trial: the current one and each regrade's
                (trial_id, digest) unique; a regrade adds a row, never overwrites
@@ -22,7 +23,6 @@ from sqlalchemy import (
     DateTime,
     Float,
     ForeignKey,
-    Index,
     Integer,
     MetaData,
     String,
@@ -89,18 +89,24 @@ trials = Table(
     Column("audit_flags", Integer),
     Column("suspect", Boolean),
     UniqueConstraint("job_id", "trial_name", name="uq_trials_job_trial"),
-    # Covers the grouped scan behind trends, regressions and the job list (no table reads).
-    Index(
-        "ix_trials_scores",
-        "job_id",
-        "task_id",
-        "category",
-        "scored",
-        "passed",
-        "reward",
-        "cost_usd",
-    ),
 )
+
+job_tasks = Table(
+    "job_tasks",
+    metadata,
+    Column("job_id", Integer, ForeignKey("jobs.id", ondelete="CASCADE"), primary_key=True),
+    Column("task_id", String(300), primary_key=True),
+    Column("category", String(100), nullable=False),
+    Column("trials", Integer, nullable=False),
+    Column("scored", Integer, nullable=False),
+    Column("passed", Integer, nullable=False),
+    Column("reward_sum", Float, nullable=False),
+    Column("reward_sq", Float, nullable=False),
+    Column("cost_usd", Float, nullable=False),
+)
+"""Per job and task sums of `trials`, rewritten by each ingest of the job in the same
+transaction: trends, regressions and the job list read this (one row per task, not per
+trial)."""
 
 gradings = Table(
     "gradings",

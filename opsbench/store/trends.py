@@ -30,7 +30,7 @@ from opsbench.metrics import (
     normal_mean_interval,
     wilson,
 )
-from opsbench.store.tables import jobs, trials
+from opsbench.store.tables import job_tasks, jobs
 
 
 @dataclass(frozen=True)
@@ -43,9 +43,9 @@ class Filters:
         """Conditions on trials (the variant is filtered on jobs)."""
         out: list[sa.ColumnElement[bool]] = []
         if self.category:
-            out.append(trials.c.category == self.category)
+            out.append(job_tasks.c.category == self.category)
         if self.task:
-            out.append(trials.c.task_id == self.task)
+            out.append(job_tasks.c.task_id == self.task)
         return out
 
 
@@ -119,49 +119,28 @@ class History:
     cells: list[Cell]
 
 
-def _int(column: sa.ColumnElement[bool]) -> sa.ColumnElement[int]:
-    return sa.func.sum(sa.cast(column, sa.Integer))
-
-
 def load_history(conn: Connection, filters: Filters = Filters()) -> History:
-    """Per task and job counts in one grouped scan of `trials`; trends and regressions are
-    both computed from it."""
+    """Per job and task sums (`job_tasks`, kept by ingest); trends, regressions and the
+    view's job list are all computed from it."""
     job_query = sa.select(
         jobs.c.id, jobs.c.name, jobs.c.variant, jobs.c.started_at, jobs.c.scenario_time, jobs.c.path
     )
     if filters.variant:
         job_query = job_query.where(jobs.c.variant == filters.variant)
     infos = {r[0]: _job_info(*r) for r in conn.execute(job_query).all()}
-    cell_query = (
-        sa.select(
-            trials.c.job_id,
-            trials.c.task_id,
-            sa.func.min(trials.c.category),
-            sa.func.count(),
-            _int(trials.c.scored),
-            _int(trials.c.passed),
-            sa.func.sum(trials.c.reward),
-            sa.func.sum(trials.c.reward * trials.c.reward),
-            sa.func.sum(trials.c.cost_usd),
-        )
-        .where(*filters.trial_where())
-        .group_by(trials.c.job_id, trials.c.task_id)
-    )
-    cells = [
-        Cell(
-            job_id,
-            task,
-            cat or "",
-            int(n),
-            int(sc or 0),
-            int(ps or 0),
-            float(rs or 0),
-            float(rq or 0),
-            float(cost or 0),
-        )
-        for job_id, task, cat, n, sc, ps, rs, rq, cost in conn.execute(cell_query).all()
-        if job_id in infos
-    ]
+    t = job_tasks.c
+    cell_query = sa.select(
+        t.job_id,
+        t.task_id,
+        t.category,
+        t.trials,
+        t.scored,
+        t.passed,
+        t.reward_sum,
+        t.reward_sq,
+        t.cost_usd,
+    ).where(*filters.trial_where())
+    cells = [Cell(*row) for row in conn.execute(cell_query).all() if row[0] in infos]
     return History(infos, cells)
 
 

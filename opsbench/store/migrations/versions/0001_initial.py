@@ -70,10 +70,22 @@ def upgrade() -> None:
         sa.Column("opsbench_version", sa.String(40)),
         sa.UniqueConstraint("job_id", "trial_name", name="uq_trials_job_trial"),
     )
-    op.create_index(
-        "ix_trials_scores",
-        "trials",
-        ["job_id", "task_id", "category", "scored", "passed", "reward", "cost_usd"],
+    op.create_table(
+        "job_tasks",
+        sa.Column(
+            "job_id",
+            sa.Integer,
+            sa.ForeignKey("jobs.id", ondelete="CASCADE"),
+            primary_key=True,
+        ),
+        sa.Column("task_id", sa.String(300), primary_key=True),
+        sa.Column("category", sa.String(100), nullable=False),
+        sa.Column("trials", sa.Integer, nullable=False),
+        sa.Column("scored", sa.Integer, nullable=False),
+        sa.Column("passed", sa.Integer, nullable=False),
+        sa.Column("reward_sum", sa.Float, nullable=False),
+        sa.Column("reward_sq", sa.Float, nullable=False),
+        sa.Column("cost_usd", sa.Float, nullable=False),
     )
     op.create_table(
         "gradings",
