@@ -16,7 +16,7 @@ from opsbench.paths import JobPaths
 from opsbench.store.engine import HEAD_REVISION, MIGRATIONS, Store, StoreError, open_store, upgrade
 from opsbench.store.ingest import flush_jobs, ingest_job
 from opsbench.store.tables import gradings, jobs, trials, verdicts
-from tests.store.store_jobs import FAIL, INFRA, PASS, T0, write_job
+from tests.store.store_jobs import FAIL, INFRA, PASS, write_job
 
 
 def counts(store: Store) -> dict[str, int]:
@@ -251,4 +251,3 @@ def test_head_revision_is_the_newest_script() -> None:
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
     assert ScriptDirectory.from_config(config).get_current_head() == HEAD_REVISION
-    assert T0.year == 2026
