@@ -99,6 +99,18 @@ def _add_report(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
     report_cmd.add_parsers(sub)
 
 
+def _add_release(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    from opsbench.commands import release_cmd
+
+    release_cmd.add_parsers(sub)
+
+
+def _add_submissions(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    from opsbench.commands import submission_cmd
+
+    submission_cmd.add_parsers(sub)
+
+
 def _add_store(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     from opsbench.commands import store_cmd
 
@@ -134,6 +146,8 @@ def build_parser() -> argparse.ArgumentParser:
         _add_regrade,
         _add_validate,
         _add_report,
+        _add_release,
+        _add_submissions,
         _add_store,
         _add_trends,
         _add_view,
