@@ -11,6 +11,7 @@ import pytest
 import sqlalchemy as sa
 
 from opsbench.cli import main
+from opsbench.display import RecordingDisplay
 from opsbench.jobrun import finish_job
 from opsbench.paths import JobPaths
 from opsbench.store.engine import HEAD_REVISION, MIGRATIONS, Store, StoreError, open_store, upgrade
@@ -199,24 +200,24 @@ def test_ingest_a_suite_directory(
 
 
 def test_job_end_ingests_and_a_down_store_never_fails_the_job(
-    store_url: str,
-    tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str],
+    store_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     job_dir = tmp_path / "job"
     write_job(job_dir, {"nginx-502": [PASS]})
-    finish_job(JobPaths(job_dir))
-    assert "store: 1 trials of job" in capsys.readouterr().out
+    display = RecordingDisplay()
+    finish_job(JobPaths(job_dir), display)
+    assert "store: 1 trials of job" in display.messages
     s = open_store(store_url)
     assert counts(s)["trials"] == 1
     s.close()
     monkeypatch.setenv("OPSBENCH_DATABASE_URL", "postgresql+psycopg://nobody@127.0.0.1:9/none")
-    finish_job(JobPaths(job_dir))
-    out = capsys.readouterr().out
-    assert "could not ingest job into the results store" in out
-    assert f"run `opsbench store ingest {job_dir}` later" in out
+    display = RecordingDisplay()
+    finish_job(JobPaths(job_dir), display)
+    (line,) = display.warnings
+    assert line.startswith("could not ingest job into the results store (store postgresql")
+    assert line.endswith(f"run `opsbench store ingest {job_dir}` later")
     assert JobPaths(job_dir).report.is_file()
+    assert any(m.startswith("report: ") for m in display.messages)
 
 
 def test_unreachable_url_is_one_clear_line(capsys: pytest.CaptureFixture[str]) -> None:
