@@ -602,9 +602,9 @@ def holm_adjust(p_values: Sequence[float]) -> list[float]:
 def normal_mean_interval(n: int, total: float, total_sq: float, z: float = Z95) -> Interval | None:
     """Normal-approximation interval for a mean from its count, sum and sum of squares
     (for trends, where per-job bootstraps over a long history would be too slow)."""
-    if n <= 0:
+    if n < 2:  # one value says nothing about its spread
         return None
     mean = total / n
-    var = max(0.0, total_sq / n - mean * mean) * (n / (n - 1) if n > 1 else 0.0)
+    var = max(0.0, total_sq / n - mean * mean) * n / (n - 1)
     half = z * math.sqrt(var / n)
     return Interval(low=max(0.0, mean - half), high=min(1.0, mean + half), method="normal")

@@ -9,6 +9,7 @@ one `StoreError` line, with the password masked.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -21,6 +22,8 @@ from sqlalchemy.engine import URL, Connection, Engine, make_url
 
 from opsbench.errors import OpsbenchError
 from opsbench.store.location import sqlite_file, store_url
+
+log = logging.getLogger(__name__)
 
 HEAD_REVISION = "0002"
 """The newest migration; a test checks it against the scripts."""
@@ -151,9 +154,13 @@ def upgrade(store: Store, revision: str = "head") -> None:
 
 
 def _alembic_upgrade(conn: Connection, revision: str) -> None:
+    """Run the migrations; Alembic's own INFO chatter (plugins, contexts) stays quiet and
+    one line says what changed."""
     from alembic import command
     from alembic.config import Config
 
+    logging.getLogger("alembic").setLevel(logging.WARNING)
+    log.info("migrating the results store to revision %s", revision)
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
     config.attributes["connection"] = conn
