@@ -204,6 +204,9 @@ def finish_job(job: JobPaths, display: Display) -> None:
 
     summary = summarize_job(load_results(job.dir), audit_job(job.dir))
     write_json_atomic(job.result, summary.model_dump(mode="json"))
+    from opsbench.store.autoingest import ingest_finished  # never raises: the job is done
+
+    ingest_finished(job.dir, display)
     try:
         from reporting.run_report import write_run_report
 
