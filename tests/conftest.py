@@ -1,4 +1,4 @@
-"""Suite-wide isolation: no test writes into the checkout's own results store."""
+"""Fixtures every test directory shares: an isolated results store, one Chromium."""
 
 from __future__ import annotations
 
@@ -6,6 +6,8 @@ import os
 from collections.abc import Iterator
 
 import pytest
+
+from tests.reporting.report_browser import Chrome, chromium_binary
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -20,3 +22,17 @@ def _isolated_results_store(tmp_path_factory: pytest.TempPathFactory) -> Iterato
         os.environ.pop("OPSBENCH_DATABASE_URL", None)
     else:
         os.environ["OPSBENCH_DATABASE_URL"] = saved
+
+
+@pytest.fixture(scope="module")
+def chrome(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Chrome]:
+    """Headless Chromium for the page tests; in CI a missing browser fails, never skips."""
+    if chromium_binary() is None:
+        if os.environ.get("CI"):
+            pytest.fail("chromium is not installed (the set-up script installs Debian's chromium)")
+        pytest.skip("chromium is not installed: apt-get install -y chromium")
+    browser = Chrome(tmp_path_factory.mktemp("chromium-profile"))
+    try:
+        yield browser
+    finally:
+        browser.close()

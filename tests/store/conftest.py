@@ -14,7 +14,6 @@ from pathlib import Path
 import pytest
 
 from opsbench.store.engine import Store, open_store
-from tests.reporting.report_browser import Chrome, chromium_binary
 from tests.store.postgres import PostgresServer, start_server
 
 _databases = itertools.count()
@@ -54,19 +53,6 @@ def store(store_url: str) -> Iterator[Store]:
         yield opened
     finally:
         opened.close()
-
-
-@pytest.fixture(scope="module")
-def chrome(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Chrome]:
-    if chromium_binary() is None:
-        if os.environ.get("CI"):
-            pytest.fail("chromium is not installed (the set-up script installs Debian's chromium)")
-        pytest.skip("chromium is not installed: apt-get install -y chromium")
-    browser = Chrome(tmp_path_factory.mktemp("chromium-profile"))
-    try:
-        yield browser
-    finally:
-        browser.close()
 
 
 @dataclass

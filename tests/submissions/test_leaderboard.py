@@ -4,35 +4,20 @@ with its reason, and the page in real headless Chromium (offline, no console err
 from __future__ import annotations
 
 import json
-import os
 import shutil
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import yaml
 
 from opsbench.cli import main
-from tests.reporting.report_browser import Chrome, chromium_binary
+from tests.reporting.report_browser import Chrome
 from tests.submissions.conftest import PACKAGE_NAME, Made
 
 pytestmark = pytest.mark.docker
 
 JOB = "no-model-off-oracle-k5"
 XSS = "<script>window.__xss = 1</script>"
-
-
-@pytest.fixture(scope="module")
-def chrome(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Chrome]:
-    if chromium_binary() is None:
-        if os.environ.get("CI"):
-            pytest.fail("chromium is not installed (the set-up script installs Debian's chromium)")
-        pytest.skip("chromium is not installed: apt-get install -y chromium")
-    browser = Chrome(tmp_path_factory.mktemp("chromium-profile"))
-    try:
-        yield browser
-    finally:
-        browser.close()
 
 
 @pytest.fixture
