@@ -307,6 +307,17 @@ class SuitePaths:
     def comparison(self) -> Path:
         return self.dir / "comparison.html"
 
+    @property
+    def cache(self) -> Path:
+        """Data every job of the suite can share (sidecar data for the suite's one clock)."""
+        return self.dir / ".cache"
+
+    @staticmethod
+    def of_job(job: JobPaths) -> SuitePaths | None:
+        """The suite a job belongs to: its parent, when that holds a suite clock."""
+        parent = SuitePaths(job.dir.parent)
+        return parent if parent.scenario_time.is_file() else None
+
     def job(self, name: str) -> JobPaths:
         return JobPaths(self.dir / name)
 
