@@ -218,7 +218,9 @@ def _file(check: FileCheck, ctx: CheckContext) -> CheckFinding:
     if state.exists != check.exists:
         problems.append("file exists" if state.exists else "file is missing")
     elif state.exists:
-        if state.kind == "symlink" and (check.contains or check.not_contains or check.mode):
+        if state.kind == "symlink" and (
+            check.contains or check.not_contains or check.mode or check.forbid_mode_bits
+        ):
             problems.append("a symlink stands where the file should be")
         if check.contains and not re.search(check.contains, content or "", re.M):
             problems.append(f"content does not match /{check.contains}/")
@@ -226,6 +228,8 @@ def _file(check: FileCheck, ctx: CheckContext) -> CheckFinding:
             problems.append(f"content matches forbidden /{check.not_contains}/")
         if check.mode and int(state.mode, 8) != int(check.mode, 8):
             problems.append(f"mode {state.mode}, expected {check.mode}")
+        if check.forbid_mode_bits and int(state.mode or "0", 8) & int(check.forbid_mode_bits, 8):
+            problems.append(f"mode {state.mode} sets bits of {check.forbid_mode_bits}")
         if check.owner and state.owner != check.owner:
             problems.append(f"owner {state.owner}, expected {check.owner}")
     return _finding(problems, evidence)

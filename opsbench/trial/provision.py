@@ -82,6 +82,7 @@ def plan_environment(state: TrialState) -> EnvironmentPlan:
         main_archives=main_archives,
         cpus=state.config.override_cpus,
         memory_mb=state.config.override_memory_mb,
+        instance=str(state.paths.dir.resolve()),
     )
 
 
