@@ -3,7 +3,8 @@
 `report --job-dir DIR` (repeatable) writes each job's `run_report.html`; `report
 --jobs-dir SUITE` does so for every job in a suite directory and, when it holds several,
 writes `SUITE/comparison.html`. `compare --job-dir A --job-dir B [--out FILE]` writes a
-comparison of any jobs (by default beside them, in their common parent directory).
+comparison of any jobs (by default `comparison-A+B.html` in their common parent, never the
+suite's own page). No command replaces a page made from other inputs without `--force`.
 """
 
 from __future__ import annotations
@@ -38,7 +39,13 @@ def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
         "--job-dir", dest="job_dirs", action="append", type=Path, required=True, metavar="DIR"
     )
     c.add_argument(
-        "--out", type=Path, metavar="FILE", help="default: comparison.html in the jobs' parent"
+        "--out",
+        type=Path,
+        metavar="FILE",
+        help="default: comparison-<job>+<job>.html in the jobs' common parent",
+    )
+    c.add_argument(
+        "--force", action="store_true", help="replace FILE even if it compares other jobs"
     )
     c.set_defaults(handler=run_compare)
 
@@ -91,7 +98,7 @@ def run_compare(args: argparse.Namespace) -> int:
         _must_exist(d)
         if not is_job_dir(d):
             raise OpsbenchError(f"{d}: not a job directory (no config.json or trial directories)")
-    print(f"wrote {write_comparison(jobs, args.out, build_reports=False)}")
+    print(f"wrote {write_comparison(jobs, args.out, build_reports=False, force=args.force)}")
     return 0
 
 
