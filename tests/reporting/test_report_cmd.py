@@ -82,7 +82,7 @@ def test_compare_refuses_to_replace_a_page_made_from_other_inputs(tmp_path: Path
     assert run(["compare", "--job-dir", str(b), "--job-dir", str(a), "--out", str(out)]) == 0
     kept = out.read_bytes()  # the same jobs in another order: the same inputs
 
-    with pytest.raises(OpsbenchError, match="other inputs.*--force"):
+    with pytest.raises(OpsbenchError, match=r"other inputs.*--force"):
         run(["compare", "--job-dir", str(a), "--job-dir", str(c), "--out", str(out)])
     assert out.read_bytes() == kept
     assert run(["report", "--jobs-dir", str(a.parent)]) == 0
