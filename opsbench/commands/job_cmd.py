@@ -6,7 +6,7 @@ import argparse
 import json
 from typing import Any
 
-from opsbench import __version__
+from opsbench import __version__, joblock
 from opsbench.errors import OpsbenchError
 from opsbench.models.job import JobConfig, Variant
 from opsbench.paths import JobPaths, ProjectPaths, find_root
@@ -81,6 +81,7 @@ def build_config(args: argparse.Namespace) -> JobConfig:
     )
 
 
+@joblock.holding
 def run(args: argparse.Namespace) -> int:
     from opsbench.jobrun import (
         announce_clock,
@@ -97,6 +98,8 @@ def run(args: argparse.Namespace) -> int:
     tasks, checksums = compile_and_select(
         paths, list(args.task_name), args.path, write=not args.dry_run
     )
+    if not args.dry_run:
+        joblock.take(job.dir, "job")  # before planning: another run may be mid-trial
     setup = setup_job(config, job, tasks, checksums)
     print_plan(setup, args.dry_run)
     if args.dry_run:

@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from opsbench import joblock
 from opsbench.errors import OpsbenchError
 
 if TYPE_CHECKING:  # the parser is built on every command: keep it light
@@ -73,6 +74,7 @@ def suite_dir(jobs: Path, name: str, explicit: Path | None, fresh: bool) -> Path
     return jobs / f"suite-{name}-{datetime.now(UTC).strftime('%Y%m%dT%H%M%SZ')}"
 
 
+@joblock.holding
 def run(args: argparse.Namespace) -> int:
     from opsbench import __version__
     from opsbench.commands.job_cmd import make_variant
@@ -86,6 +88,8 @@ def run(args: argparse.Namespace) -> int:
     tasks, checksums = compile_and_select(
         paths, args.task_name or suite.task_names, None, write=not args.dry_run
     )
+    if not args.dry_run:
+        joblock.take(root, "suite")
     setups = []
     for model, effort, agent, kwargs in suite.expand():
         variant = make_variant(model, effort, agent, args.n_attempts or suite.n_attempts)
@@ -102,6 +106,8 @@ def run(args: argparse.Namespace) -> int:
             n_concurrent=args.n_concurrent,
             opsbench_version=__version__,
         )
+        if not args.dry_run:
+            joblock.take(root / name, "suite")
         setups.append(setup_job(config, JobPaths(root / name), tasks, checksums))
     if not setups:
         raise OpsbenchError("no variant left after --only/--skip")

@@ -11,6 +11,8 @@ import argparse
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from opsbench import joblock
+
 if TYPE_CHECKING:  # the parser is built on every command: keep it light
     from opsbench.models.result import TrialResult
 
@@ -43,6 +45,7 @@ def verdict(agent: str, result: TrialResult | None) -> tuple[bool, str]:
     return not r.task, text
 
 
+@joblock.holding
 def run(args: argparse.Namespace) -> int:
     from opsbench import __version__
     from opsbench.jobrun import apply_setup, compile_and_select, execute, setup_job
@@ -53,6 +56,7 @@ def run(args: argparse.Namespace) -> int:
     paths = ProjectPaths(find_root())
     root = args.jobs_dir or paths.jobs / "validate"
     tasks, checksums = compile_and_select(paths, list(args.task_name), args.path)
+    joblock.take(root, "validate")
     setups = []
     for agent in ("oracle", "nop"):
         config = JobConfig(
@@ -61,6 +65,7 @@ def run(args: argparse.Namespace) -> int:
             n_concurrent=args.n_concurrent,
             opsbench_version=__version__,
         )
+        joblock.take(root / agent, "validate")
         setup = setup_job(config, JobPaths(root / agent), tasks, checksums)
         apply_setup(setup, suite_clock=root / "scenario_time.txt")
         setups.append(setup)
