@@ -28,7 +28,6 @@ import functools
 import json
 import logging
 import os
-import socket
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
@@ -63,6 +62,8 @@ class Holder:
 
     @classmethod
     def me(cls, command: str) -> Holder:
+        import socket
+
         since = datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
         return cls(os.getpid(), socket.gethostname(), command, since)
 
