@@ -79,6 +79,8 @@ def run_check(check: dict[str, Any], ctx: CheckContext) -> CheckVerdict:
     try:
         passed, message, evidence = runner(check, ctx)
     except Exception as exc:  # a broken check is a failed check, with the reason
+        if getattr(exc, "infrastructure", False):  # ...but an engine fault is nobody's verdict
+            raise
         passed, message, evidence = False, f"check could not run: {exc}", {}
     return CheckVerdict(
         check["name"], check["kind"], float(check["weight"]), passed, message, evidence

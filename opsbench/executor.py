@@ -33,6 +33,7 @@ class RunReport:
     paused: bool = False
     cancelled: bool = False
     not_started: int = 0
+    engine_unavailable: bool = False
 
 
 class Progress:
@@ -145,7 +146,9 @@ def run_all(
     pause_files: list[Path],
     progress: Progress,
 ) -> RunReport:
-    report = RunReport()
+    from opsbench.engine_wait import EngineGate
+
+    report, gate = RunReport(), EngineGate()
     queue = list(items)
     running: dict[Future[TrialResult], Any] = {}
     with ThreadPoolExecutor(max_workers=max(1, n_concurrent)) as pool:
@@ -156,6 +159,9 @@ def run_all(
                     if not report.paused:
                         print(f"pause file {paused} found: launching no new trials", flush=True)
                     report.paused = True
+                    break
+                if not gate.may_launch(cancel):  # the engine is down: wait, or stop launching
+                    report.engine_unavailable = True
                     break
                 item = queue.pop(0)
                 running[pool.submit(run_one, item, cancel)] = item
@@ -171,6 +177,7 @@ def run_all(
                     log.exception("trial crashed outside its own error handling")
                     continue
                 report.results.append(result)
+                gate.saw(result.outcome)
                 progress.finished(result)
     report.cancelled = cancel.is_set()
     report.not_started = len(queue)

@@ -180,6 +180,9 @@ def execute(setups: list[JobSetup], n_concurrent: int, pause_file: Path | None, 
     print(f"done: {progress.tally()}")
     if report.cancelled:
         return 130
+    if report.engine_unavailable:
+        print(f"stopped with {report.not_started} trials not started; rerun to continue")
+        return 75  # EX_TEMPFAIL: nothing is wrong with the job, the engine was away
     if report.paused:
         print(
             f"paused with {report.not_started} trials not started; "

@@ -21,6 +21,7 @@ from typing import Any
 from opsbench.failures import InfraError
 from opsbench.images import BUILTIN_SIDECARS
 from opsbench.models.spec import TaskSpec
+from opsbench.runtime import engine
 from opsbench.runtime.docker import client, labels
 from opsbench.runtime.sandbox_docker import DockerSandbox
 from opsbench.sandbox import Endpoint
@@ -257,6 +258,7 @@ class TrialEnvironment:
         import docker.errors
 
         self.freeze()
+        engine.settle_before_teardown(self)  # an engine outage must not leave containers
         if self.sandbox is not None:
             self.sandbox.close()
         _parallel([functools.partial(_remove, c) for c in self.containers])

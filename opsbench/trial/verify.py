@@ -12,10 +12,10 @@ from typing import Any
 
 from grading.checks import ExecResult
 from grading.grader import GradingInput, Judge, grade
-from opsbench.failures import AgentError
 from opsbench.models.result import Rewards, UsageCounters
 from opsbench.models.trajectory import load_trajectory, write_json_atomic
 from opsbench.paths import TrialPaths
+from opsbench.runtime import engine
 from opsbench.sandbox import Sandbox, read_commands
 from opsbench.trial.state import TrialState
 
@@ -23,9 +23,10 @@ from opsbench.trial.state import TrialState
 def verify(state: TrialState, sandbox: Sandbox) -> None:
     if state.env is not None:
         status = state.env.main_state()
-        if not status.get("Running", False):
-            why = "was OOM-killed" if status.get("OOMKilled") else "stopped"
-            raise AgentError(f"the task container {why} during the agent phase")
+        if not status.get("Running", False):  # ask the engine why before blaming the agent
+            raise engine.explain_stop(state.env, status, state.started_at)
+    if engine.outage_since(state.started_at):
+        raise engine.EngineUnavailable("the Docker engine failed during this trial")
 
     def run(command: str, user: str, timeout: float) -> ExecResult:
         out = sandbox.exec(command, timeout=timeout, user=user)
