@@ -21,7 +21,7 @@ from typing import Any
 from opsbench.failures import InfraError
 from opsbench.images import BUILTIN_SIDECARS
 from opsbench.models.spec import TaskSpec
-from opsbench.runtime import engine
+from opsbench.runtime import engine, isolation
 from opsbench.runtime.docker import client, labels
 from opsbench.runtime.sandbox_docker import DockerSandbox
 from opsbench.sandbox import Endpoint
@@ -105,6 +105,7 @@ class TrialEnvironment:
         self.sandbox: DockerSandbox | None = None
         self.endpoints: dict[str, Endpoint] = {}
         self._agent_handles: list[DockerSandbox] = []
+        self.isolation: isolation.Isolation | None = None
 
     # ----------------------------------------------------------------- provision
 
@@ -118,6 +119,9 @@ class TrialEnvironment:
             internal=spec.environment.network == "isolated",
             labels=labels(self.plan.job, self.plan.trial, "network"),
         )
+        if spec.environment.network == "isolated":  # host firewall: runtime/isolation.py
+            self.isolation = isolation.enforce(self.network, f"{self.plan.job}/{self.plan.trial}")
+            self.say(self.isolation.describe())
         endpoints = {}
         for sidecar in self.plan.sidecars:
             self.containers.append(self._create_sidecar(sidecar))
@@ -263,6 +267,7 @@ class TrialEnvironment:
             self.sandbox.close()
         _parallel([functools.partial(_remove, c) for c in self.containers])
         self.containers.clear()
+        isolation.release(self.isolation)
         if self.network is not None:
             try:
                 self.network.remove()
