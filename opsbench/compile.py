@@ -226,6 +226,8 @@ def _task_toml(spec: TaskSpec, checksum: str, source: str, params: dict[str, Any
     }
     if not env.sidecars and not env.custom_sidecars:
         del doc["metadata"]["sidecars"]
+    if env.resources.storage_mb is not None:
+        doc["metadata"]["storage_mb"] = env.resources.storage_mb
     if env.agent_user:
         doc["agent"]["user"] = env.agent_user
     import tomli_w

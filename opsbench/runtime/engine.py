@@ -216,8 +216,24 @@ def _process_start(pid: int) -> datetime:
     return datetime.fromtimestamp(btime + ticks / os.sysconf("SC_CLK_TCK"), UTC)
 
 
+_stop_reasons: dict[str, TrialFailure] = {}
+
+
+def note_stop_reason(container_id: str, failure: TrialFailure) -> None:
+    """Record why opsbench itself stopped a container (a disk limit, say): that, not a
+    guess from its state, is the trial's failure."""
+    _stop_reasons[container_id] = failure
+
+
+def stop_reason(container_id: str) -> TrialFailure | None:
+    return _stop_reasons.get(container_id)
+
+
 def explain_stop(env: Any, state: dict[str, Any], trial_started: datetime) -> TrialFailure:
     """`stop_failure` for a trial environment's stopped main container."""
+    noted = stop_reason(env.main.id) if env.main is not None else None
+    if noted is not None:
+        return noted
     others = []
     for container in env.containers:
         if container is env.main:

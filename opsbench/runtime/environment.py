@@ -21,7 +21,7 @@ from typing import Any
 from opsbench.failures import InfraError
 from opsbench.images import BUILTIN_SIDECARS
 from opsbench.models.spec import TaskSpec
-from opsbench.runtime import engine, isolation
+from opsbench.runtime import disk, engine, isolation
 from opsbench.runtime.docker import client, labels
 from opsbench.runtime.sandbox_docker import DockerSandbox
 from opsbench.sandbox import Endpoint
@@ -106,6 +106,7 @@ class TrialEnvironment:
         self.endpoints: dict[str, Endpoint] = {}
         self._agent_handles: list[DockerSandbox] = []
         self.isolation: isolation.Isolation | None = None
+        self.disk_watch: disk.DiskWatch | None = None
 
     # ----------------------------------------------------------------- provision
 
@@ -135,6 +136,7 @@ class TrialEnvironment:
                 self._wait_healthy(sidecar, container, deadline)
         self.endpoints = endpoints
         self.sandbox = DockerSandbox(self.main, endpoints, workdir=spec.environment.workdir)
+        self.disk_watch = disk.watch(self.main, spec.environment.resources.storage_mb, self.say)
         return self.sandbox
 
     def agent_sandbox(self) -> DockerSandbox:
@@ -200,6 +202,7 @@ class TrialEnvironment:
             cap_drop=["NET_RAW"] if env.network == "isolated" else None,
             init=True,
             detach=True,
+            **disk.create_options(env.resources.storage_mb),  # the engine's own size limit
         )
         for archive in self.plan.main_archives:
             self.main.put_archive(archive.path, archive.data)
@@ -262,6 +265,7 @@ class TrialEnvironment:
         import docker.errors
 
         self.freeze()
+        disk.stop(self.disk_watch)
         engine.settle_before_teardown(self)  # an engine outage must not leave containers
         if self.sandbox is not None:
             self.sandbox.close()

@@ -57,7 +57,7 @@ class DockerSandbox(Sandbox):
         env: dict[str, str] | None = None,
         cwd: str | None = None,
     ) -> ExecOutput:
-        from opsbench.runtime.engine import engine_fault
+        from opsbench.runtime.engine import engine_fault, stop_reason
 
         if self._closed.is_set():
             raise SandboxClosed("the sandbox is closed")
@@ -76,11 +76,14 @@ class DockerSandbox(Sandbox):
         except Exception as exc:
             if self._closed.is_set():
                 raise SandboxClosed("the sandbox was closed during the command") from exc
-            fault = engine_fault(exc, "exec")
+            fault = stop_reason(self.container.id) or engine_fault(exc, "exec")
             if fault is None:
                 raise
             raise fault from exc
         duration = time.monotonic() - start
+        stopped = stop_reason(self.container.id)  # opsbench stopped it (a disk limit)
+        if stopped is not None:
+            raise stopped
         if exit_code is None:  # stream ended without an exit: the container went away
             raise SandboxClosed("the container stopped during the command")
         return ExecOutput(
