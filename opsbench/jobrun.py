@@ -158,6 +158,7 @@ def execute(setups: list[JobSetup], n_concurrent: int, pause_file: Path | None, 
     """Run every setup's planned trials through one queue; returns the exit code."""
     from opsbench.executor import make_progress, run_all
     from opsbench.runtime.docker import remove_leftovers
+    from opsbench.runtime.engine import sweep_own
     from opsbench.trial.run import run_trial
 
     for setup in setups:
@@ -175,6 +176,8 @@ def execute(setups: list[JobSetup], n_concurrent: int, pause_file: Path | None, 
     pause = [pause_file] if pause_file else [s.job.pause_file for s in setups]
     with interrupt_handling(cancel), make_progress(len(items), quiet, len(setups) > 1) as progress:
         report = run_all(items, run_one, n_concurrent, cancel, pause, progress)
+    for setup in setups:  # what an engine outage hid from every teardown
+        sweep_own(setup.job.name)
     for setup in setups:
         finish_job(setup.job)
     print(f"done: {progress.tally()}")

@@ -295,3 +295,31 @@ def _remove_deferred(api: Any) -> None:
         except Exception as exc:
             if getattr(exc, "status_code", None) != 404:
                 log.warning("removing %s %s later: %s", kind, ident[:12], exc)
+
+
+def sweep_own(job: str) -> int:
+    """Remove what this process still has of `job` once none of its trials runs: a
+    container or network whose create the engine performed while the answer was lost in
+    an outage is known to no teardown. Only this process's own (by owner label)."""
+    from opsbench.runtime.docker import LABEL_OWNER, list_labelled, owner_tag
+
+    if not reachable():
+        return 0  # swept by the next run's leftover cleanup instead
+    api = api_client(timeout=60)
+    removed = 0
+    try:
+        for kind in ("containers", "networks"):
+            for item in list_labelled(job, kind):
+                if (item.get("Labels") or {}).get(LABEL_OWNER) != owner_tag():
+                    continue
+                try:
+                    if kind == "containers":
+                        api.remove_container(item["Id"], force=True, v=True)
+                    else:
+                        api.remove_network(item["Id"])
+                    removed += 1
+                except Exception as exc:
+                    log.warning("removing leftover %s %s: %s", kind, item["Id"][:12], exc)
+    finally:
+        api.close()
+    return removed
