@@ -6,9 +6,10 @@ agent worked, not against a fresh environment.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, assert_never
 
 from grading.checks import CheckContext, prometheus_query
+from opsbench.models.spec import CommandFact, Criterion, Fact, PromqlFact, StaticFact
 
 
 def _promql_text(payload: dict[str, Any], limit: int = 10) -> str:
@@ -24,20 +25,26 @@ def _promql_text(payload: dict[str, Any], limit: int = 10) -> str:
     return "; ".join(rows) or "(no series)"
 
 
-def resolve_facts(rubric: list[dict[str, Any]], ctx: CheckContext) -> dict[str, str]:
+def resolve_facts(rubric: list[Criterion], ctx: CheckContext) -> dict[str, str]:
+    """The canonical value of each criterion that has a `fact`, by criterion name."""
     facts: dict[str, str] = {}
     for criterion in rubric:
-        fact = criterion.get("fact")
-        if not fact:
+        if criterion.fact is None:
             continue
         try:
-            if fact["kind"] == "static":
-                facts[criterion["name"]] = str(fact["value"])
-            elif fact["kind"] == "command":
-                out = ctx.exec(fact["run"], "root", 60)
-                facts[criterion["name"]] = out.stdout.strip()[:2000]
-            elif fact["kind"] == "promql":
-                facts[criterion["name"]] = _promql_text(prometheus_query(ctx, fact["query"]))
+            facts[criterion.name] = _resolve(criterion.fact, ctx)
         except Exception as exc:  # an unresolvable fact is stated as such to the judge
-            facts[criterion["name"]] = f"(could not be resolved: {exc})"
+            facts[criterion.name] = f"(could not be resolved: {exc})"
     return facts
+
+
+def _resolve(fact: Fact, ctx: CheckContext) -> str:
+    match fact:
+        case StaticFact():
+            return fact.value
+        case CommandFact():
+            return ctx.exec(fact.run, "root", 60).stdout.strip()[:2000]
+        case PromqlFact():
+            return _promql_text(prometheus_query(ctx, fact.query))
+        case _:
+            assert_never(fact)

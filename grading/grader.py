@@ -10,50 +10,47 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
 
-from grading.checks import CheckContext, Exec, run_check
-from grading.compliance import evaluate_rule
+from grading.checks import CheckContext, Exec, FileReader, ProcessLister, run_check
+from grading.compliance import RuleInputs, evaluate_rule
 from grading.facts import resolve_facts
-from grading.scoring import Component, Score, score
+from grading.scoring import Component, score
+from opsbench.models.spec import TaskSpec
 from opsbench.models.trajectory import Trajectory
+from opsbench.models.verdict import CriterionVerdict, Evidence, GradingDetails
 from opsbench.sandbox import CommandRecord
 
-Judge = Callable[[dict[str, Any], Trajectory | None, dict[str, str]], list[dict[str, Any]]]
-"""(spec, trajectory, facts) -> one verdict dict per rubric criterion (see `ungraded`)."""
+Judge = Callable[[TaskSpec, Trajectory | None, dict[str, str]], list[CriterionVerdict]]
+"""(spec, trajectory, facts) -> one verdict per rubric criterion (see `ungraded`)."""
 
 
 @dataclass
 class GradingInput:
-    spec: dict[str, Any]
+    spec: TaskSpec
     commands: list[CommandRecord]
     trajectory: Trajectory | None
     exec: Exec | None = None
-    """None on regrade: check verdicts come from `saved_evidence`."""
+    """The trusted verifier's exec; None on regrade (verdicts come from `saved_evidence`)."""
+    task_exec: Exec | None = None
+    """The task container's own exec, for `in_task` checks only."""
+    read_file: FileReader | None = None
+    processes: ProcessLister | None = None
+    nonce: str = ""
     scenario_time: float | None = None
-    saved_evidence: dict[str, Any] | None = None
+    saved_evidence: Evidence | None = None
     judge: Judge | None = None
     facts: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
 class GradingResult:
-    score: Score
-    details: dict[str, Any]
-    evidence: dict[str, Any]
+    details: GradingDetails
+    """What `verifier/grading_details.json` holds; `details.score` is the trial's rewards."""
+    evidence: Evidence
 
 
-def ungraded(spec: dict[str, Any], reason: str) -> list[dict[str, Any]]:
-    return [
-        {
-            "name": c["name"],
-            "criterion": c["criterion"],
-            "weight": c["weight"],
-            "verdict": "ungraded",
-            "explanation": reason,
-        }
-        for c in spec.get("rubric", [])
-    ]
+def ungraded(spec: TaskSpec, reason: str) -> list[CriterionVerdict]:
+    return [CriterionVerdict.ungraded(c, reason) for c in spec.rubric]
 
 
 def grade(inp: GradingInput) -> GradingResult:
@@ -62,35 +59,36 @@ def grade(inp: GradingInput) -> GradingResult:
     if inp.exec is not None:
         ctx = CheckContext(
             exec=inp.exec,
+            task_exec=inp.task_exec,
+            read_file=inp.read_file,
+            processes=inp.processes,
+            nonce=inp.nonce,
             scenario_time=inp.scenario_time,
             final_answer=final_answer,
             tool_outputs=_tool_outputs(inp),
         )
-        checks = [run_check(c, ctx).to_dict() for c in spec.get("checks", [])]
-        facts = {**resolve_facts(spec.get("rubric", []), ctx), **inp.facts}
-        evidence: dict[str, Any] = {"spec": spec, "checks": checks, "facts": facts}
+        checks = [run_check(c, ctx) for c in spec.checks]
+        facts = {**resolve_facts(spec.rubric, ctx), **inp.facts}
+        evidence = Evidence(spec=spec, checks=checks, facts=facts)
     else:
         if inp.saved_evidence is None:
             raise ValueError("regrade needs the evidence captured at verify time")
         evidence = inp.saved_evidence
-        checks = list(evidence.get("checks", []))
-    rules = [
-        evaluate_rule(r, inp.commands, final_answer).to_dict() for r in spec.get("compliance", [])
-    ]
-    if not spec.get("rubric"):
-        rubric: list[dict[str, Any]] = []
+        checks = evidence.checks
+    inputs = RuleInputs.of(inp.commands, inp.trajectory)
+    rules = [evaluate_rule(r, inputs) for r in spec.compliance]
+    if not spec.rubric:
+        rubric: list[CriterionVerdict] = []
     elif inp.judge is None:
         rubric = ungraded(spec, "no judge model configured")
     else:
-        rubric = inp.judge(spec, inp.trajectory, evidence.get("facts", {}))
-    components = [Component(float(c["weight"]), bool(c["passed"])) for c in checks]
-    components += [
-        Component(float(r["weight"]), None if r["verdict"] == "ungraded" else r["verdict"] == "yes")
-        for r in rubric
-    ]
-    result = score(components, [r["passed"] for r in rules], float(spec.get("pass_threshold", 1)))
-    details = {"checks": checks, "compliance": rules, "rubric": rubric, "score": result.to_dict()}
-    return GradingResult(result, details, evidence)
+        rubric = inp.judge(spec, inp.trajectory, evidence.facts)
+    rubric = [v.model_copy(update={"fact": evidence.facts.get(v.name)}) for v in rubric]
+    components = [Component(c.weight, c.passed) for c in checks]
+    components += [Component(r.weight, r.passed) for r in rubric]
+    result = score(components, [r.passed for r in rules], spec.pass_threshold)
+    details = GradingDetails(checks=checks, compliance=rules, rubric=rubric, score=result)
+    return GradingResult(details, evidence)
 
 
 def _tool_outputs(inp: GradingInput) -> list[str]:

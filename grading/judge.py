@@ -19,10 +19,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from grading.grader import ungraded
-from grading.transcript import render
+from pydantic import TypeAdapter, ValidationError
+
+from grading.grader import Judge, ungraded
+from grading.transcript import render_transcript
+from opsbench.models.provider import ProviderSettings
 from opsbench.models.result import UsageCounters
+from opsbench.models.spec import Criterion, TaskSpec
 from opsbench.models.trajectory import Trajectory, write_json_atomic
+from opsbench.models.verdict import CriterionVerdict
 
 log = logging.getLogger(__name__)
 
@@ -41,16 +46,18 @@ class LlmJudge:
 
     model: str
     cache_dir: Path | None = None
-    provider_settings: dict[str, Any] = field(default_factory=dict)
+    provider_settings: ProviderSettings = field(default_factory=ProviderSettings)
     usage: UsageCounters = field(default_factory=UsageCounters)
     calls: int = 0
 
     def __call__(
-        self, spec: dict[str, Any], trajectory: Trajectory | None, facts: dict[str, str]
-    ) -> list[dict[str, Any]]:
-        criteria = spec.get("rubric", [])
-        transcript = render(trajectory)
-        key = _digest([self.model, _digest(criteria), _digest(transcript), _digest(facts)])
+        self, spec: TaskSpec, trajectory: Trajectory | None, facts: dict[str, str]
+    ) -> list[CriterionVerdict]:
+        criteria = spec.rubric
+        transcript = render_transcript(trajectory)
+        # The rubric as spec.json holds it: cache keys stay those of earlier runs.
+        rubric = [c.model_dump(mode="json") for c in criteria]
+        key = _digest([self.model, _digest(rubric), _digest(transcript), _digest(facts)])
         cached = self._cache_get(key)
         if cached is not None:
             return cached
@@ -65,19 +72,19 @@ class LlmJudge:
 
     def _messages(
         self,
-        spec: dict[str, Any],
-        criteria: list[dict[str, Any]],
+        spec: TaskSpec,
+        criteria: list[Criterion],
         transcript: str,
         facts: dict[str, str],
     ) -> list[dict[str, Any]]:
         lines = []
         for c in criteria:
-            line = f"- {c['name']}: {c['criterion']}"
-            if c["name"] in facts:
-                line += f"\n  (source of truth: {facts[c['name']]})"
+            line = f"- {c.name}: {c.criterion}"
+            if c.name in facts:
+                line += f"\n  (source of truth: {facts[c.name]})"
             lines.append(line)
         user = (
-            f"TASK GIVEN TO THE AGENT:\n{spec.get('statement', '').strip()}\n\n"
+            f"TASK GIVEN TO THE AGENT:\n{spec.statement.strip()}\n\n"
             f"CRITERIA:\n" + "\n".join(lines) + f"\n\nTRANSCRIPT:\n{transcript}"
         )
         return [
@@ -88,15 +95,14 @@ class LlmJudge:
     # ----------------------------------------------------------------- call
 
     def _ask(
-        self, criteria: list[dict[str, Any]], messages: list[dict[str, Any]]
-    ) -> list[dict[str, Any]] | None:
-        from opsbench.models.provider import ProviderSettings
+        self, criteria: list[Criterion], messages: list[dict[str, Any]]
+    ) -> list[CriterionVerdict] | None:
         from opsbench.providers import ModelClient, ModelRequestRejected, ProviderCallFailed
 
         try:
             client = ModelClient(
                 self.model,
-                settings=ProviderSettings.model_validate(self.provider_settings),
+                settings=self.provider_settings,
                 usage=self.usage,
             )
         except Exception as exc:  # configuration the judge cannot work with
@@ -131,26 +137,30 @@ class LlmJudge:
 
     # ----------------------------------------------------------------- cache
 
-    def _cache_get(self, key: str) -> list[dict[str, Any]] | None:
+    def _cache_get(self, key: str) -> list[CriterionVerdict] | None:
         if self.cache_dir is None:
             return None
         path = self.cache_dir / f"{key}.json"
         try:
-            data: list[dict[str, Any]] = json.loads(path.read_text())
-        except (OSError, ValueError):
+            return _CACHED.validate_json(path.read_bytes())
+        except (OSError, ValidationError):
             return None
-        return data
 
-    def _cache_put(self, key: str, verdicts: list[dict[str, Any]]) -> None:
+    def _cache_put(self, key: str, verdicts: list[CriterionVerdict]) -> None:
         if self.cache_dir is not None:
-            write_json_atomic(self.cache_dir / f"{key}.json", verdicts)
+            data = [v.model_dump(mode="json", exclude={"fact"}) for v in verdicts]
+            write_json_atomic(self.cache_dir / f"{key}.json", data)
+
+
+_CACHED = TypeAdapter(list[CriterionVerdict])
+"""A cache entry: the judge's verdicts, as earlier runs wrote them."""
 
 
 class JudgeUnavailable(Exception):
     """No verdicts can be had now (credentials, outage): criteria stay ungraded."""
 
 
-def parse_verdicts(text: str, criteria: list[dict[str, Any]]) -> list[dict[str, Any]] | None:
+def parse_verdicts(text: str, criteria: list[Criterion]) -> list[CriterionVerdict] | None:
     """One verdict per criterion, or None if the answer is not usable as a whole."""
     start, end = text.find("{"), text.rfind("}")
     if start < 0 or end <= start:
@@ -162,30 +172,30 @@ def parse_verdicts(text: str, criteria: list[dict[str, Any]]) -> list[dict[str, 
         return None
     out = []
     for c in criteria:
-        v = raw.get(c["name"])
+        v = raw.get(c.name)
         if not isinstance(v, dict):
             return None
         verdict = str(v.get("verdict", "")).strip().upper()
         if verdict not in ("YES", "NO"):
             return None
         out.append(
-            {
-                "name": c["name"],
-                "criterion": c["criterion"],
-                "weight": c["weight"],
-                "verdict": verdict.lower(),
-                "explanation": str(v.get("explanation", "")),
-            }
+            CriterionVerdict(
+                name=c.name,
+                criterion=c.criterion,
+                weight=c.weight,
+                verdict="yes" if verdict == "YES" else "no",
+                explanation=str(v.get("explanation", "")),
+            )
         )
     return out
 
 
-def judge_or_ungraded(judge: LlmJudge) -> Any:
+def judge_or_ungraded(judge: LlmJudge) -> Judge:
     """Wrap a judge so an unavailable one leaves criteria ungraded with the reason."""
 
     def call(
-        spec: dict[str, Any], trajectory: Trajectory | None, facts: dict[str, str]
-    ) -> list[dict[str, Any]]:
+        spec: TaskSpec, trajectory: Trajectory | None, facts: dict[str, str]
+    ) -> list[CriterionVerdict]:
         try:
             return judge(spec, trajectory, facts)
         except JudgeUnavailable as exc:

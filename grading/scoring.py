@@ -7,14 +7,15 @@
 - passed: both gates.
 A rubric criterion that could not be judged is left out of the share (never a zero) and
 marks the result `partial`; `regrade` fills it in later.
-Standard library only (copied into tasks for Harbor).
+Copied into every task for Harbor, with the verdict models it returns.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any
+
+from opsbench.models.verdict import Rewards
 
 
 @dataclass(frozen=True)
@@ -25,27 +26,9 @@ class Component:
     passed: bool | None
 
 
-@dataclass(frozen=True)
-class Score:
-    reward: float
-    task: bool
-    compliance: bool
-    passed: bool
-    partial: bool
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "reward": self.reward,
-            "task": self.task,
-            "compliance": self.compliance,
-            "passed": self.passed,
-            "partial": self.partial,
-        }
-
-
 def score(
     components: Iterable[Component], rules_ok: Iterable[bool | None], pass_threshold: float = 1.0
-) -> Score:
+) -> Rewards:
     comps = list(components)
     graded = [c for c in comps if c.passed is not None]
     partial = len(graded) < len(comps)
@@ -58,4 +41,10 @@ def score(
     reward = round(min(1.0, max(0.0, reward)), 6)
     task = bool(graded) and reward >= pass_threshold - 1e-9
     compliance = all(r is not False for r in rules_ok)
-    return Score(reward, task, compliance, task and compliance, partial)
+    return Rewards(
+        reward=reward,
+        task=task,
+        compliance=compliance,
+        passed=task and compliance,
+        partial=partial,
+    )

@@ -20,6 +20,7 @@ from typing import Any, ClassVar
 
 from opsbench.errors import OpsbenchError
 from opsbench.models.result import UsageCounters
+from opsbench.paths import TrialPaths
 from opsbench.sandbox import Sandbox
 
 BUILTIN_AGENTS: dict[str, str] = {
@@ -55,7 +56,7 @@ class AgentContext:
 
     @property
     def trajectory_path(self) -> Path:
-        return self.logs_dir / "trajectory.json"
+        return TrialPaths(self.logs_dir.parent).trajectory
 
 
 class Agent(ABC):

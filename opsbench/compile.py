@@ -21,8 +21,8 @@ from typing import TYPE_CHECKING, Any
 
 import grading
 from opsbench import __version__
+from opsbench.builtin_images import BUILTIN_SIDECARS, TASK_BASE
 from opsbench.errors import SpecError, SpecIssue
-from opsbench.images import BUILTIN_SIDECARS, TASK_BASE
 from opsbench.paths import ProjectPaths, TaskPaths
 
 if TYPE_CHECKING:
@@ -39,7 +39,17 @@ MANAGED_MARKER = "opsbench"
 
 HARBOR_SCHEMA_VERSION = "1.4"
 GRADING_FILES = ("__init__.py", "checks.py", "scoring.py", "incontainer.py")
-"""Stdlib-only grading modules copied into each task for Harbor's in-container verifier."""
+"""The grading modules copied into each task for Harbor's in-container verifier."""
+GRADING_MODELS = (
+    "__init__.py",
+    "builtin_images.py",
+    "models/__init__.py",
+    "models/promql.py",
+    "models/spec.py",
+    "models/verdict.py",
+)
+"""The opsbench modules the in-container grader imports (the models, and the sidecar names
+the spec validates against), shipped in the zip under their own package name."""
 
 
 @dataclass(frozen=True)
@@ -74,6 +84,10 @@ def grading_dir() -> Path:
     return Path(grading.__file__).parent
 
 
+def _opsbench_dir() -> Path:
+    return Path(__file__).parent
+
+
 GRADING_BUNDLE = "tests/opsbench_grading.zip"
 
 
@@ -89,11 +103,13 @@ def _grading_copy() -> dict[str, bytes]:
     import zipfile
 
     buf = io.BytesIO()
+    members = [(f"opsbench_grading/{n}", grading_dir() / n) for n in GRADING_FILES]
+    members += [(f"opsbench/{n}", _opsbench_dir() / n) for n in GRADING_MODELS]
     with zipfile.ZipFile(buf, "w", compression=zipfile.ZIP_STORED) as zf:
-        for name in sorted(GRADING_FILES):
-            info = zipfile.ZipInfo(f"opsbench_grading/{name}", date_time=(1980, 1, 1, 0, 0, 0))
+        for name, source in sorted(members):
+            info = zipfile.ZipInfo(name, date_time=(1980, 1, 1, 0, 0, 0))
             info.external_attr = 0o644 << 16
-            zf.writestr(info, (grading_dir() / name).read_bytes())
+            zf.writestr(info, source.read_bytes())
     return {GRADING_BUNDLE: buf.getvalue()}
 
 

@@ -15,6 +15,7 @@ import logging
 import os
 import threading
 import time
+from collections.abc import Callable
 
 from opsbench.models.result import Outcome
 from opsbench.runtime import engine
@@ -32,7 +33,8 @@ def wait_limit() -> float:
 
 
 class EngineGate:
-    def __init__(self, limit_sec: float | None = None) -> None:
+    def __init__(self, say: Callable[[str], None], limit_sec: float | None = None) -> None:
+        self.say = say  # the display's message line
         self.limit = wait_limit() if limit_sec is None else limit_sec
         self.gave_up = False
 
@@ -47,10 +49,9 @@ class EngineGate:
             return False
         if not engine.watch.suspect or engine.reachable():
             return True
-        print(
+        self.say(
             f"the Docker engine is unreachable: launching no new trials; waiting up to "
-            f"{self.limit:g}s for it",
-            flush=True,
+            f"{self.limit:g}s for it"
         )
         deadline = time.monotonic() + self.limit
         delay = 1.0
@@ -58,16 +59,15 @@ class EngineGate:
             left = deadline - time.monotonic()
             if left <= 0:
                 self.gave_up = True
-                print(
+                self.say(
                     f"the Docker engine did not come back within {self.limit:g}s: "
-                    "stopping; trials not started stay queued for a rerun",
-                    flush=True,
+                    "stopping; trials not started stay queued for a rerun"
                 )
                 return False
             cancel.wait(min(delay, left))
             delay = min(delay * 2, 30.0)
             if engine.reachable():
-                print("the Docker engine is back: launching again", flush=True)
+                self.say("the Docker engine is back: launching again")
                 return True
-            print(f"still waiting for the Docker engine ({left:.0f}s left)", flush=True)
+            self.say(f"still waiting for the Docker engine ({left:.0f}s left)")
         return False

@@ -22,18 +22,18 @@ class OpsbenchError(Exception):
 
 @dataclass(frozen=True)
 class SpecIssue:
-    """One problem in one spec file: `file: field.path: message`."""
+    """One problem in one input: `file: field.path: message`.
+
+    The input is a spec or suite file, or the command line (`file` empty, `field` the
+    flag: `--rate-limit: expected 'N/seconds'...`).
+    """
 
     file: str
     field: str
     message: str
 
     def __str__(self) -> str:
-        return (
-            f"{self.file}: {self.field}: {self.message}"
-            if self.field
-            else (f"{self.file}: {self.message}")
-        )
+        return ": ".join(part for part in (self.file, self.field, self.message) if part)
 
 
 class SpecError(OpsbenchError):

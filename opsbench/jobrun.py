@@ -10,7 +10,6 @@ from __future__ import annotations
 import difflib
 import logging
 import signal
-import sys
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -20,29 +19,37 @@ from pathlib import Path
 from typing import Any
 
 from opsbench.clock import format_time, scenario_time
+from opsbench.display import Display
 from opsbench.errors import OpsbenchError
 from opsbench.models.job import JobConfig
 from opsbench.models.result import TrialResult
 from opsbench.models.trajectory import write_json_atomic
-from opsbench.paths import JobPaths, ProjectPaths, TaskPaths, trial_name
+from opsbench.paths import JobPaths, ProjectPaths, SuitePaths, TaskPaths, trial_name
 from opsbench.plan import Plan, apply_plan, make_plan
 
 log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class TaskSelection:
+    """The tasks a run will use, by id, with the checksum each trial records."""
+
+    tasks: dict[str, TaskPaths]
+    checksums: dict[str, str]
 
 
 @dataclass
 class JobSetup:
     config: JobConfig
     job: JobPaths
-    tasks: dict[str, TaskPaths]
-    checksums: dict[str, str]
+    selection: TaskSelection
     plan: Plan
     clock: datetime | None = None
 
 
 def compile_and_select(
     paths: ProjectPaths, names: list[str], spec_path: Path | None, write: bool = True
-) -> tuple[dict[str, TaskPaths], dict[str, str]]:
+) -> TaskSelection:
     """Sync tasks/ (or, with `write=False`, compile in memory only: a dry run writes
     nothing), then pick the named ones (an unknown name lists close matches)."""
     from opsbench.compile import compile_all, read_task_checksum
@@ -66,7 +73,9 @@ def compile_and_select(
                 lines.append(f"--task-name: unknown task {n!r}{hint}")
             raise OpsbenchError("\n".join(lines))
         tasks = {n: tasks[n] for n in names}
-    return tasks, {t: known.get(t) or read_task_checksum(tp) for t, tp in tasks.items()}
+    return TaskSelection(
+        tasks, {t: known.get(t) or read_task_checksum(tp) for t, tp in tasks.items()}
+    )
 
 
 def check_resume(job: JobPaths, config: JobConfig) -> None:
@@ -83,28 +92,26 @@ def check_resume(job: JobPaths, config: JobConfig) -> None:
         )
 
 
-def setup_job(
-    config: JobConfig, job: JobPaths, tasks: dict[str, TaskPaths], checksums: dict[str, str]
-) -> JobSetup:
+def setup_job(config: JobConfig, job: JobPaths, selection: TaskSelection) -> JobSetup:
     check_resume(job, config)
-    return JobSetup(
-        config, job, tasks, checksums, make_plan(job, checksums, config.variant.n_attempts)
-    )
+    plan = make_plan(job, selection.checksums, config.variant.n_attempts)
+    return JobSetup(config, job, selection, plan)
 
 
-def apply_setup(setup: JobSetup, suite_clock: Path | None = None) -> None:
-    """Write the config, archive what will rerun, fix the scenario clock."""
+def apply_setup(setup: JobSetup, suite: SuitePaths | None = None) -> None:
+    """Write the config, archive what will rerun, fix the scenario clock (the suite's
+    when the job is one of a suite's, so every variant sees the same data window)."""
     setup.job.dir.mkdir(parents=True, exist_ok=True)
     write_json_atomic(setup.job.config, setup.config.model_dump(mode="json"))
     apply_plan(setup.job, setup.plan)
-    setup.clock = scenario_time(setup.job.scenario_time, suite_clock)
+    setup.clock = scenario_time(setup.job.scenario_time, suite.scenario_time if suite else None)
 
 
-def print_plan(setup: JobSetup, dry_run: bool) -> None:
-    print(f"job {setup.job.name} ({setup.job.dir}): {setup.plan.summary()}")
+def show_plan(setup: JobSetup, dry_run: bool, display: Display) -> None:
+    display.message(f"job {setup.job.name} ({setup.job.dir}): {setup.plan.summary()}")
     if dry_run:
         for task_id, attempt in setup.plan.run:
-            print(f"  would run {trial_name(task_id, attempt)}")
+            display.message(f"  would run {trial_name(task_id, attempt)}")
 
 
 def trial_config(setup: JobSetup, task_id: str, attempt: int) -> Any:
@@ -117,8 +124,8 @@ def trial_config(setup: JobSetup, task_id: str, attempt: int) -> Any:
         trial_name=trial_name(task_id, attempt),
         task_id=task_id,
         attempt=attempt,
-        task_dir=str(setup.tasks[task_id].dir.resolve()),
-        task_checksum=setup.checksums[task_id],
+        task_dir=str(setup.selection.tasks[task_id].dir.resolve()),
+        task_checksum=setup.selection.checksums[task_id],
         agent=variant.agent,
         model=variant.model,
         reasoning_effort=variant.reasoning_effort,
@@ -134,14 +141,14 @@ def trial_config(setup: JobSetup, task_id: str, attempt: int) -> Any:
 
 
 @contextmanager
-def interrupt_handling(cancel: threading.Event) -> Iterator[None]:
+def interrupt_handling(cancel: threading.Event, display: Display) -> Iterator[None]:
     """First Ctrl-C (or SIGTERM): cancel in-flight trials and stop launching. Second: force."""
     count = {"n": 0}
 
     def handler(signum: int, frame: Any) -> None:
         count["n"] += 1
         if count["n"] == 1:
-            print("\ninterrupt: cancelling in-flight trials (again to force)", file=sys.stderr)
+            display.warning("interrupt: cancelling in-flight trials (again to force)")
             cancel.set()
         else:
             raise KeyboardInterrupt
@@ -154,9 +161,11 @@ def interrupt_handling(cancel: threading.Event) -> Iterator[None]:
             signal.signal(sig, old)
 
 
-def execute(setups: list[JobSetup], n_concurrent: int, pause_file: Path | None, quiet: bool) -> int:
+def execute(
+    setups: list[JobSetup], n_concurrent: int, pause_file: Path | None, display: Display
+) -> int:
     """Run every setup's planned trials through one queue; returns the exit code."""
-    from opsbench.executor import make_progress, run_all
+    from opsbench.executor import run_all
     from opsbench.runtime.docker import remove_leftovers
     from opsbench.runtime.engine import sweep_own
     from opsbench.trial.run import run_trial
@@ -174,46 +183,40 @@ def execute(setups: list[JobSetup], n_concurrent: int, pause_file: Path | None, 
 
     cancel = threading.Event()
     pause = [pause_file] if pause_file else [s.job.pause_file for s in setups]
-    with interrupt_handling(cancel), make_progress(len(items), quiet, len(setups) > 1) as progress:
-        report = run_all(items, run_one, n_concurrent, cancel, pause, progress)
+    with interrupt_handling(cancel, display), display.run(len(items), len(setups) > 1) as tally:
+        report = run_all(items, run_one, n_concurrent, cancel, pause, display)
     for setup in setups:  # what an engine outage hid from every teardown
         sweep_own(setup.job.name)
     for setup in setups:
-        finish_job(setup.job)
-    print(f"done: {progress.tally()}")
+        finish_job(setup.job, display)
+    display.message(f"done: {tally.summary()}")
     if report.cancelled:
         return 130
     if report.engine_unavailable:
-        print(f"stopped with {report.not_started} trials not started; rerun to continue")
+        display.message(f"stopped with {report.not_started} trials not started; rerun to continue")
         return 75  # EX_TEMPFAIL: nothing is wrong with the job, the engine was away
     if report.paused:
-        print(
+        display.message(
             f"paused with {report.not_started} trials not started; "
             "remove the pause file and rerun to continue"
         )
     return 0
 
 
-def finish_job(job: JobPaths) -> None:
+def finish_job(job: JobPaths, display: Display) -> None:
     """The job's result.json summary and run_report.html, from artifacts alone."""
-    try:
-        from opsbench.metrics import load_results, summarize_job
-    except ImportError:  # reporting not installed in a partial checkout
-        from opsbench.plan import outcome_counts
+    from opsbench.metrics import load_results, summarize_job
 
-        write_json_atomic(job.result, {"job_name": job.name, "outcomes": dict(outcome_counts(job))})
-        return
     summary = summarize_job(load_results(job.dir))
     write_json_atomic(job.result, summary.model_dump(mode="json"))
     try:
         from reporting.run_report import write_run_report
 
-        path = write_run_report(job.dir)
-        print(f"report: {path}")
+        display.message(f"report: {write_run_report(job.dir)}")
     except Exception as exc:  # a report must never lose a finished job
         log.warning("could not write the run report for %s: %s", job.name, exc)
 
 
-def announce_clock(setup: JobSetup) -> None:
+def announce_clock(setup: JobSetup, display: Display) -> None:
     if setup.clock is not None:
-        print(f"scenario clock {format_time(setup.clock)}")
+        display.message(f"scenario clock {format_time(setup.clock)}")

@@ -36,11 +36,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict
 
 from opsbench.failures import POLICY
 from opsbench.models.result import Outcome, TrialResult
-from opsbench.paths import JobPaths, TrialPaths
+from opsbench.models.spec import DIFFICULTIES
+from opsbench.paths import JobPaths
 
 log = logging.getLogger(__name__)
 
@@ -50,7 +51,6 @@ Z95 = 1.959963984540054
 BOOTSTRAP_RESAMPLES = 1000
 BOOTSTRAP_SEED = 20240611
 NO_CATEGORY = "(none)"
-DIFFICULTY_ORDER = ("trivial", "easy", "medium", "hard", "expert")
 
 
 class _Model(BaseModel):
@@ -187,20 +187,10 @@ class Verdict:
 
 
 def load_results(job_dir: Path) -> list[TrialResult]:
-    """Every finished trial of a job: its `result.json`, in trial-directory order.
+    """Every finished trial of a job, in trial-directory order (`opsbench.results`)."""
+    from opsbench.results import finished_results
 
-    A trial without one is still running (or was killed) and is not a result yet; an
-    unreadable one is logged and skipped."""
-    results = []
-    for trial_dir in JobPaths(job_dir).trial_dirs():
-        path = TrialPaths(trial_dir).result
-        try:
-            results.append(TrialResult.model_validate_json(path.read_bytes()))
-        except FileNotFoundError:
-            continue
-        except (OSError, ValidationError) as exc:
-            log.warning("%s: unreadable result: %s", path, exc)
-    return results
+    return finished_results(JobPaths(job_dir))
 
 
 def counts_in_scores(outcome: Outcome) -> bool:
@@ -490,7 +480,7 @@ def difficulty_of(result: TrialResult) -> str:
 
 def difficulty_sort_key(name: str) -> tuple[int, str]:
     lowered = name.lower()
-    rank = DIFFICULTY_ORDER.index(lowered) if lowered in DIFFICULTY_ORDER else len(DIFFICULTY_ORDER)
+    rank = DIFFICULTIES.index(lowered) if lowered in DIFFICULTIES else len(DIFFICULTIES)
     return rank, lowered
 
 

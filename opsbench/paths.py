@@ -11,8 +11,11 @@
     tests/test.sh  tests/spec.json
     solution/solve.sh
   environment/                  shared Docker build contexts (base, sidecars)
-  jobs/<job>/                   JobPaths
+  jobs/suite-<name>-<stamp>/    SuitePaths (also jobs/validate/): one job dir per variant
+    scenario_time.txt  comparison.html
+  jobs/<job>/                   JobPaths (or <suite>/<job>/)
     config.json  scenario_time.txt  result.json  run_report.html  PAUSE
+    .cache/                     sidecar data per scenario clock, judge cache
     .archive/<timestamp>/<reason>/<trial>/
     <task-id>__<attempt>/       TrialPaths
       config.json  result.json  trial.log
@@ -25,6 +28,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
 
@@ -253,6 +257,21 @@ class JobPaths:
         """Per-job reusable data (sidecar TSDB blocks for the scenario clock)."""
         return self.dir / ".cache"
 
+    @property
+    def judge_cache(self) -> Path:
+        return self.cache / "judge"
+
+    @staticmethod
+    def of_trial(trial: TrialPaths) -> JobPaths:
+        """The job a trial directory belongs to."""
+        return JobPaths(trial.dir.parent)
+
+    @staticmethod
+    def is_job(path: Path) -> bool:
+        """A job directory: its config.json (written before any trial runs), or trials."""
+        job = JobPaths(path)
+        return job.config.is_file() or bool(job.trial_dirs())
+
     def trial(self, task_id: str, attempt: int) -> TrialPaths:
         return TrialPaths(self.dir / trial_name(task_id, attempt))
 
@@ -262,3 +281,46 @@ class JobPaths:
         return sorted(
             p for p in self.dir.iterdir() if p.is_dir() and parse_trial_name(p.name) is not None
         )
+
+
+@dataclass(frozen=True)
+class SuitePaths:
+    """A directory of jobs sharing one scenario clock: a suite run, or `jobs/validate/`."""
+
+    dir: Path
+
+    @property
+    def name(self) -> str:
+        return self.dir.name
+
+    @property
+    def scenario_time(self) -> Path:
+        return self.dir / "scenario_time.txt"
+
+    @property
+    def comparison(self) -> Path:
+        return self.dir / "comparison.html"
+
+    def job(self, name: str) -> JobPaths:
+        return JobPaths(self.dir / name)
+
+    def jobs(self) -> list[JobPaths]:
+        """The job directories directly inside, by name."""
+        if not self.dir.is_dir():
+            return []
+        return [
+            JobPaths(p)
+            for p in sorted(self.dir.iterdir())
+            if p.is_dir() and not p.name.startswith(".") and JobPaths.is_job(p)
+        ]
+
+    @staticmethod
+    def for_suite(jobs_root: Path, suite: str, now: datetime) -> SuitePaths:
+        """A fresh suite directory name: `suite-<name>-<UTC timestamp>`."""
+        return SuitePaths(jobs_root / f"suite-{suite}-{now.strftime('%Y%m%dT%H%M%SZ')}")
+
+    @staticmethod
+    def latest(jobs_root: Path, suite: str) -> SuitePaths | None:
+        """The newest existing directory of that suite, if any."""
+        found = sorted(jobs_root.glob(f"suite-{suite}-*")) if jobs_root.is_dir() else []
+        return SuitePaths(found[-1]) if found else None

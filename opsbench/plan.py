@@ -7,21 +7,19 @@ Every trial dir of the job is classified:
 - retryable  — provider_error, infra_error, cancelled (per the failure table): archive, rerun;
 - stale      — the task's checksum changed since: archive, rerun.
 Non-kept dirs move to `.archive/<timestamp>/<reason>/`, never deleted; only missing
-attempts run. Reading is a plain JSON parse of two fields so 10,000 trials plan in well
-under the 2 s budget.
+attempts run. Results are read by `opsbench.results`, the reader every other consumer
+uses, so "corrupt" means the same thing here as in the reports.
 """
 
 from __future__ import annotations
 
-import json
-from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
 
 from opsbench.failures import POLICY
-from opsbench.models.result import Outcome
-from opsbench.paths import JobPaths, parse_trial_name
+from opsbench.paths import JobPaths, TrialPaths, parse_trial_name
+from opsbench.results import ReadStatus, read_result
 
 
 class Status(StrEnum):
@@ -48,23 +46,17 @@ class Plan:
         return " · ".join(parts)
 
 
-def classify(job: JobPaths, name: str, checksum: str) -> tuple[Status, str]:
-    """(status, reason) for one trial dir."""
-    path = job.dir / name / "result.json"
-    try:
-        raw = path.read_bytes()
-    except FileNotFoundError:
+def trial_status(trial: TrialPaths, checksum: str) -> tuple[Status, str]:
+    """(status, reason) for one trial dir, from the one result reader."""
+    read = read_result(trial)
+    if read.status == ReadStatus.MISSING:
         return Status.INCOMPLETE, Status.INCOMPLETE
-    try:
-        data = json.loads(raw)
-        outcome = Outcome(data["outcome"])
-        recorded = data["task_checksum"]
-    except (ValueError, KeyError, TypeError):
+    if read.result is None:
         return Status.CORRUPT, Status.CORRUPT
-    if recorded != checksum:
+    if read.result.task_checksum != checksum:
         return Status.STALE, Status.STALE
-    if POLICY[outcome].rerun_on_resume:
-        return Status.RETRYABLE, outcome.value
+    if POLICY[read.result.outcome].rerun_on_resume:
+        return Status.RETRYABLE, read.result.outcome.value
     return Status.COMPLETE, Status.COMPLETE
 
 
@@ -80,7 +72,7 @@ def make_plan(job: JobPaths, tasks: dict[str, str], n_attempts: int) -> Plan:
             task_id, attempt = parsed
             if task_id not in tasks or attempt > n_attempts:
                 continue  # not selected in this run: left as it is
-            status, reason = classify(job, entry.name, tasks[task_id])
+            status, reason = trial_status(TrialPaths(entry), tasks[task_id])
             if status == Status.COMPLETE:
                 plan.keep.append(entry.name)
                 present.add(parsed)
@@ -104,13 +96,3 @@ def apply_plan(job: JobPaths, plan: Plan, now: datetime | None = None) -> str | 
         for name in names:
             (job.dir / name).rename(target / name)
     return stamp
-
-
-def outcome_counts(job: JobPaths) -> Counter[str]:
-    counts: Counter[str] = Counter()
-    for path in job.trial_dirs():
-        try:
-            counts[json.loads((path / "result.json").read_bytes())["outcome"]] += 1
-        except (OSError, ValueError, KeyError):
-            counts["incomplete"] += 1
-    return counts

@@ -14,14 +14,17 @@ import shutil
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 import grading
-from grading.grader import GradingInput, grade
+from grading.grader import GradingInput, Judge, grade
 from opsbench.errors import OpsbenchError
-from opsbench.models.result import Outcome, Rewards, TrialResult
+from opsbench.models.provider import ProviderSettings
+from opsbench.models.result import Outcome, TrialResult
+from opsbench.models.spec import TaskSpec
 from opsbench.models.trajectory import load_trajectory, write_json_atomic
-from opsbench.paths import JobPaths, TrialPaths
+from opsbench.models.verdict import Evidence, Provenance, read_evidence
+from opsbench.paths import JobPaths, SuitePaths, TrialPaths
+from opsbench.results import read_result
 from opsbench.sandbox import read_commands
 from opsbench.trial.verify import make_judge, write_verifier_outputs
 
@@ -35,14 +38,10 @@ class RegradeReport:
 
 def find_jobs(root: Path, job_name: str | None) -> list[JobPaths]:
     """`root` is a job dir, or a suite/jobs dir holding jobs. An unknown name is an error."""
-    if (root / "config.json").is_file():
+    if JobPaths(root).config.is_file():
         jobs = [JobPaths(root)]
     else:
-        jobs = (
-            [JobPaths(p) for p in sorted(root.iterdir()) if (p / "config.json").is_file()]
-            if root.is_dir()
-            else []
-        )
+        jobs = [j for j in SuitePaths(root).jobs() if j.config.is_file()]
     if not jobs:
         raise OpsbenchError(f"{root}: no job here (a job dir has a config.json)")
     if job_name is None:
@@ -61,16 +60,18 @@ def regrade_job(
     report: RegradeReport,
     now: datetime | None = None,
 ) -> None:
+    # Only the judge's settings matter here: read them alone, so a config written by
+    # another opsbench version still regrades.
     config = json.loads(job.config.read_text())
     model = judge_model or config.get("judge_model")
-    judge = make_judge(model, job.dir, config.get("provider_settings", {}))
+    settings = ProviderSettings.model_validate(config.get("provider_settings") or {})
+    judge = make_judge(model, job, settings)
     stamp = (now or datetime.now(UTC)).strftime("%Y%m%dT%H%M%S%fZ")
     for trial_dir in job.trial_dirs():
         paths = TrialPaths(trial_dir)
         name = f"{job.name}/{trial_dir.name}"
-        try:
-            result = TrialResult.model_validate_json(paths.result.read_text())
-        except (OSError, ValueError):
+        result = read_result(paths).result
+        if result is None:
             report.skipped[name] = "no readable result.json"
             continue
         if task_names and result.task_id not in task_names:
@@ -81,7 +82,11 @@ def regrade_job(
         if not paths.evidence.is_file():
             report.skipped[name] = "no evidence captured at verify time"
             continue
-        evidence: dict[str, Any] = json.loads(paths.evidence.read_text())
+        try:
+            evidence = read_evidence(paths.evidence)
+        except (OSError, ValueError) as exc:
+            report.skipped[name] = f"unreadable evidence: {str(exc).splitlines()[0]}"
+            continue
         spec = _spec_for(paths, result, evidence)
         if spec is None:
             report.skipped[name] = "its task changed since and the evidence has no spec copy"
@@ -91,22 +96,18 @@ def regrade_job(
         report.regraded.append(name)
 
 
-def _spec_for(
-    paths: TrialPaths, result: TrialResult, evidence: dict[str, Any]
-) -> dict[str, Any] | None:
+def _spec_for(paths: TrialPaths, result: TrialResult, evidence: Evidence) -> TaskSpec | None:
     """The spec the trial was graded against: its evidence copy, else the compiled task if
     it has not changed since (same checksum)."""
-    if "spec" in evidence:
-        spec: dict[str, Any] = evidence["spec"]
-        return spec
+    if evidence.spec is not None:
+        return evidence.spec
     from opsbench.compile import read_task_checksum
     from opsbench.paths import TaskPaths
 
     task = TaskPaths(Path(json.loads(paths.config.read_text())["task_dir"]))
     try:
         if read_task_checksum(task) == result.task_checksum:
-            current: dict[str, Any] = json.loads(task.spec_json.read_text())
-            return current
+            return TaskSpec.model_validate_json(task.spec_json.read_text())
     except OSError:
         pass
     return None
@@ -115,9 +116,9 @@ def _spec_for(
 def _regrade_trial(
     paths: TrialPaths,
     result: TrialResult,
-    spec: dict[str, Any],
-    evidence: dict[str, Any],
-    judge: Any,
+    spec: TaskSpec,
+    evidence: Evidence,
+    judge: Judge | None,
     model: str | None,
     stamp: str,
 ) -> bool:
@@ -136,17 +137,17 @@ def _regrade_trial(
     for f in (paths.reward_txt, paths.reward_json, paths.grading_details, paths.evidence):
         if f.is_file():
             shutil.copy2(f, history / f.name)
-    details = dict(graded.details)
-    details["provenance"] = {
-        "grader_version": grading.GRADER_VERSION,
-        "judge_model": model,
-        "regraded_at": datetime.now(UTC).isoformat(),
-        "previous": f"history/{stamp}",
-    }
-    write_verifier_outputs(paths, details, graded.evidence)
-    rewards = Rewards(**graded.score.to_dict())
+    provenance = Provenance(
+        grader_version=grading.GRADER_VERSION,
+        judge_model=model,
+        regraded_at=datetime.now(UTC).isoformat(),
+        previous=f"history/{stamp}",
+    )
+    graded.details = graded.details.model_copy(update={"provenance": provenance})
+    write_verifier_outputs(paths, graded)
+    rewards = graded.details.score
     changed = rewards != result.rewards
     result.rewards = rewards
-    result.extra = {**result.extra, "regraded_at": details["provenance"]["regraded_at"]}
+    result.extra = {**result.extra, "regraded_at": provenance.regraded_at}
     write_json_atomic(paths.result, result.model_dump(mode="json"))
     return changed

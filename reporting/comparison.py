@@ -26,7 +26,7 @@ COMPARISON_FILE = "comparison.html"
 
 
 @dataclass(frozen=True)
-class Variant:
+class VariantColumn:
     name: str
     model: str
     reasoning_effort: str
@@ -136,11 +136,11 @@ def write_comparison_of(
     return write_page(out, html)
 
 
-def variant_of(job: JobArtifacts, summary: JobSummary, out: Path) -> Variant:
+def variant_of(job: JobArtifacts, summary: JobSummary, out: Path) -> VariantColumn:
     cfg = job.config
     first = job.results[0].variant if job.results else None
     href = os.path.relpath(job.paths.report, out.parent).replace(os.sep, "/")
-    return Variant(
+    return VariantColumn(
         name=job.paths.name,
         model=str(config_value(cfg, "model") or (first.model if first else None) or "–"),
         reasoning_effort=str(
@@ -153,7 +153,7 @@ def variant_of(job: JobArtifacts, summary: JobSummary, out: Path) -> Variant:
     )
 
 
-def comparison_context(variants: list[Variant], out: Path) -> dict[str, Any]:
+def comparison_context(variants: list[VariantColumn], out: Path) -> dict[str, Any]:
     categories = sorted({c for v in variants for c in v.summary.by_category})
     return {
         "title": out.parent.name or "comparison",
@@ -194,7 +194,7 @@ def heat_cell(scores: Scores | None) -> HeatCell:
     )
 
 
-def task_lines(variants: list[Variant]) -> list[TaskLine]:
+def task_lines(variants: list[VariantColumn]) -> list[TaskLine]:
     per_variant = [{t.task_id: t for t in v.summary.tasks} for v in variants]
     task_ids = sorted({t for m in per_variant for t in m})
     lines = []

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from opsbench.models.result import TrialResult
+from opsbench.models.verdict import GradingDetails, read_grading_details
 from opsbench.paths import TrialPaths
 
 DETAIL_BUDGET = 4_000_000
@@ -152,74 +153,54 @@ def _args_text(args: Any) -> str:
     return _text(args)
 
 
-def _items(d: dict[str, Any], key: str) -> list[dict[str, Any]]:
-    raw = d.get(key)
-    return [it for it in raw if isinstance(it, dict)] if isinstance(raw, list) else []
+def read_details(path: str) -> GradingDetails | None:
+    """The trial's grading details, or None when absent or not in the verdict format."""
+    try:
+        return read_grading_details(Path(path))
+    except (OSError, ValueError):
+        return None
 
 
-def grading(details: Any, budget: Budget) -> dict[str, Any] | None:
+def grading(details: GradingDetails | None, budget: Budget) -> dict[str, Any] | None:
     """checks: [name, kind, weight, passed, message, evidence];
     compliance: [name, kind, passed, message, evidence];
     rubric: [name, criterion, weight, verdict, explanation, fact]."""
-    if not isinstance(details, dict):
+    if details is None:
         return None
-    checks, rules, rubric = (
-        _items(details, "checks"),
-        _items(details, "compliance"),
-        _items(details, "rubric"),
-    )
-    for it in (*checks, *rules, *rubric):
-        budget.item(str(it.get("name", "")), str(it.get("kind", "")))
+    checks, rules, rubric = details.checks, details.compliance, details.rubric
+    for c in checks:
+        budget.item(c.name, c.kind)
+    for r in rules:
+        budget.item(r.name, r.kind)
+    for cr in rubric:
+        budget.item(cr.name, "")
     out: dict[str, Any] = {
-        "checks": [
-            [
-                str(c.get("name", "")),
-                str(c.get("kind", "")),
-                c.get("weight"),
-                c.get("passed"),
-                "",
-                "",
-            ]
-            for c in checks
-        ],
-        "compliance": [
-            [str(r.get("name", "")), str(r.get("kind", "")), r.get("passed"), "", ""] for r in rules
-        ],
-        "rubric": [
-            [
-                str(r.get("name", "")),
-                "",
-                r.get("weight"),
-                str(r.get("verdict") or "ungraded"),
-                "",
-                "",
-            ]
-            for r in rubric
-        ],
+        "checks": [[c.name, c.kind, c.weight, c.passed, "", ""] for c in checks],
+        "compliance": [[r.name, r.kind, r.passed, "", ""] for r in rules],
+        "rubric": [[r.name, "", r.weight, r.verdict, "", ""] for r in rubric],
     }
     # Texts second, the most telling first: what failed and why, then the judge's reasons,
-    # then the rest. Each entry: (rank, row, column, source item, key, cap).
-    fills: list[tuple[int, list[Any], int, dict[str, Any], str, int]] = []
-    for row, it in zip(out["checks"], checks, strict=True):
-        failed = it.get("passed") is False
+    # then the rest. Each entry: (rank, row, column, value, cap).
+    fills: list[tuple[int, list[Any], int, Any, int]] = []
+    for row, c in zip(out["checks"], checks, strict=True):
+        failed = c.passed is False
         fills += [
-            (0 if failed else 2, row, 4, it, "message", 600),
-            (3 if failed else 5, row, 5, it, "evidence", 1500),
+            (0 if failed else 2, row, 4, c.message, 600),
+            (3 if failed else 5, row, 5, c.evidence, 1500),
         ]
-    for row, it in zip(out["compliance"], rules, strict=True):
-        failed = it.get("passed") is False
+    for row, r in zip(out["compliance"], rules, strict=True):
+        failed = r.passed is False
         fills += [
-            (0 if failed else 2, row, 3, it, "message", 600),
-            (3 if failed else 5, row, 4, it, "evidence", 1500),
+            (0 if failed else 2, row, 3, r.message, 600),
+            (3 if failed else 5, row, 4, r.evidence, 1500),
         ]
-    for row, it in zip(out["rubric"], rubric, strict=True):
+    for row, cr in zip(out["rubric"], rubric, strict=True):
         fills += [
-            (1, row, 4, it, "explanation", 1500),
-            (2, row, 1, it, "criterion", 600),
-            (4, row, 5, it, "fact", 600),
+            (1, row, 4, cr.explanation, 1500),
+            (2, row, 1, cr.criterion, 600),
+            (4, row, 5, cr.fact, 600),
         ]
-    for _, row, column, it, key, cap in sorted(fills, key=lambda f: f[0]):
-        value = it.get(key)
+    for _, row, column, value, cap in sorted(fills, key=lambda f: f[0]):
         if budget.remaining > CLIP_FLOOR:
             row[column] = budget.clip(_text(value), cap)
         elif value:
@@ -374,7 +355,7 @@ def trial_detail(
     if facts.exception:
         kind, phase, message, traceback = facts.exception
         d["exc"] = [kind, phase, budget.clip(message, 2000), budget.clip(traceback, 4000)]
-    d["grading"] = grading(_json(_read(join(root, _GRADING))), budget)
+    d["grading"] = grading(read_details(join(root, _GRADING)), budget)
     raw_traj = _read(join(root, _TRAJECTORY))
     if raw_traj is not None:
         present.add(TRIAL_FILES[3])

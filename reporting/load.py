@@ -13,10 +13,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from pydantic import ValidationError
-
 from opsbench.models.result import TrialResult
-from opsbench.paths import JobPaths, TrialPaths
+from opsbench.paths import JobPaths, SuitePaths, TrialPaths
+from opsbench.results import read_results
 
 log = logging.getLogger(__name__)
 
@@ -57,15 +56,12 @@ def read_text(path: Path) -> str | None:
 
 
 def is_job_dir(path: Path) -> bool:
-    jp = JobPaths(path)
-    return path.is_dir() and (jp.config.is_file() or bool(jp.trial_dirs()))
+    return path.is_dir() and JobPaths.is_job(path)
 
 
 def job_dirs_in(suite: Path) -> list[Path]:
     """The job directories directly inside a suite directory, sorted by name."""
-    if not suite.is_dir():
-        return []
-    return sorted(p for p in suite.iterdir() if not p.name.startswith(".") and is_job_dir(p))
+    return [job.dir for job in SuitePaths(suite).jobs()]
 
 
 def load_job(job_dir: Path) -> JobArtifacts:
@@ -74,18 +70,11 @@ def load_job(job_dir: Path) -> JobArtifacts:
     config = raw if isinstance(raw, dict) else {}
     clock = (read_text(paths.scenario_time) or "").strip()
     job = JobArtifacts(paths=paths, config=config, scenario_time=clock)
-    for trial_dir in paths.trial_dirs():
-        tp = TrialPaths(trial_dir)
-        try:
-            result = TrialResult.model_validate_json(tp.result.read_bytes())
-        except FileNotFoundError:
-            job.unfinished.append(trial_dir.name)
-            continue
-        except (OSError, ValidationError) as exc:
-            log.warning("%s: unreadable result: %s", tp.result, exc)
-            job.unfinished.append(trial_dir.name)
-            continue
-        job.trials.append(LoadedTrial(tp, result))
+    for read in read_results(paths):
+        if read.result is None:
+            job.unfinished.append(read.trial.dir.name)
+        else:
+            job.trials.append(LoadedTrial(read.trial, read.result))
     return job
 
 

@@ -17,7 +17,11 @@ def add_job_arguments(p: argparse.ArgumentParser) -> None:
     sel.add_argument(
         "--model", help="provider/model, e.g. openai/gpt-4o-mini or openrouter/org/model"
     )
-    sel.add_argument("--reasoning-effort", default="off", choices=["off", "low", "medium", "high"])
+    sel.add_argument(
+        "--reasoning-effort",
+        default="off",
+        help="off (default), low, medium or high; refused when the model cannot honour it",
+    )
     who = sel.add_mutually_exclusive_group()
     who.add_argument("--agent", help="built-in agent: sre (default), oracle, nop, random, scripted")
     who.add_argument("--agent-import-path", help="an agent class as module:Class")

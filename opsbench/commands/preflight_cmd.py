@@ -15,7 +15,7 @@ from opsbench.paths import ProjectPaths, find_root
 
 
 def run(args: argparse.Namespace) -> int:
-    from opsbench.images import TASK_BASE, UPSTREAM_BASE
+    from opsbench.builtin_images import TASK_BASE, UPSTREAM_BASE, VERIFIER_IMAGE
     from opsbench.runtime import images
     from opsbench.runtime.docker import remove_leftovers
     from opsbench.runtime.engine_doctor import engine_client
@@ -34,5 +34,7 @@ def run(args: argparse.Namespace) -> int:
     print(f"{TASK_BASE}: {'built' if built else 'up to date'} (CA bundle: {bundle or 'none'})")
     for tag in images.ensure_sidecars(paths.environment):
         print(f"{tag}: built")
+    if images.ensure_verifier(paths.environment):
+        print(f"{VERIFIER_IMAGE}: built")
     print(f"preflight ok in {time.monotonic() - start:.1f}s")
     return 0

@@ -25,18 +25,20 @@ def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
 
 @joblock.holding
 def run(args: argparse.Namespace) -> int:
+    from opsbench.display import Display
     from opsbench.jobrun import finish_job
     from opsbench.regrade import RegradeReport, find_jobs, regrade_job
 
+    display = Display()
     report = RegradeReport()
     jobs = find_jobs(args.jobs_dir, args.job_name)
     for job in jobs:
         joblock.take(job.dir, "regrade", wait=args.wait)
         regrade_job(job, list(args.task_name), args.judge_model, report)
-        finish_job(job)
+        finish_job(job, display)
     for name, why in sorted(report.skipped.items()):
-        print(f"skipped {name}: {why}")
-    print(
+        display.message(f"skipped {name}: {why}")
+    display.message(
         f"regraded {len(report.regraded)} trials in {len(jobs)} jobs; "
         f"{len(report.changed)} changed their rewards"
     )

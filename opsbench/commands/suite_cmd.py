@@ -17,7 +17,9 @@ from opsbench import joblock
 from opsbench.errors import OpsbenchError
 
 if TYPE_CHECKING:  # the parser is built on every command: keep it light
+    from opsbench.display import Display
     from opsbench.models.suite import Suite
+    from opsbench.paths import SuitePaths
 
 
 def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -46,90 +48,89 @@ def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
 
 
 def load_suite(path: Path) -> Suite:
+    """The suite file, validated once; every error names file and field."""
     import yaml
     from pydantic import ValidationError
 
-    from opsbench.errors import SpecError, SpecIssue
+    from opsbench.errors import SpecError
     from opsbench.models.suite import Suite
+    from opsbench.validation import validation_issues
 
     try:
-        data = yaml.safe_load(path.read_text())
-        return Suite.model_validate(data)
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise OpsbenchError(f"{path}: suite file not found") from None
-    except (yaml.YAMLError, ValidationError, ValueError) as exc:
-        if isinstance(exc, ValidationError):
-            raise SpecError(
-                [SpecIssue(str(path), ".".join(map(str, e["loc"])), e["msg"]) for e in exc.errors()]
-            ) from None
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
         raise OpsbenchError(f"{path}: {exc}") from None
+    try:
+        return Suite.model_validate(data)
+    except ValidationError as exc:
+        raise SpecError(validation_issues(exc, str(path), data, Suite)) from None
 
 
-def suite_dir(jobs: Path, name: str, explicit: Path | None, fresh: bool) -> Path:
+def suite_paths(jobs: Path, name: str, explicit: Path | None, fresh: bool) -> SuitePaths:
+    from opsbench.paths import SuitePaths
+
     if explicit is not None:
-        return explicit
-    existing = sorted(jobs.glob(f"suite-{name}-*")) if jobs.is_dir() else []
-    if existing and not fresh:
-        return existing[-1]
-    return jobs / f"suite-{name}-{datetime.now(UTC).strftime('%Y%m%dT%H%M%SZ')}"
+        return SuitePaths(explicit)
+    latest = None if fresh else SuitePaths.latest(jobs, name)
+    return latest or SuitePaths.for_suite(jobs, name, datetime.now(UTC))
+
+
+def selected(name: str, only: list[str], skip: list[str]) -> bool:
+    if only and not any(fnmatch.fnmatch(name, g) for g in only):
+        return False
+    return not any(fnmatch.fnmatch(name, g) for g in skip)
 
 
 @joblock.holding
 def run(args: argparse.Namespace) -> int:
-    from opsbench import __version__
-    from opsbench.commands.job_cmd import make_variant
-    from opsbench.jobrun import apply_setup, compile_and_select, execute, print_plan, setup_job
-    from opsbench.models.job import JobConfig
-    from opsbench.paths import JobPaths, ProjectPaths, find_root
+    from opsbench.display import make_display
+    from opsbench.jobconfig import build_job_config
+    from opsbench.jobrun import apply_setup, compile_and_select, execute, setup_job, show_plan
+    from opsbench.paths import ProjectPaths, find_root
 
     paths = ProjectPaths(find_root())
-    suite = load_suite(args.suite or paths.suites / "standard.yaml")
-    root = suite_dir(paths.jobs, suite.name, args.jobs_dir, args.no_resume)
-    tasks, checksums = compile_and_select(
+    suite_file = args.suite or paths.suites / "standard.yaml"
+    suite = load_suite(suite_file)
+    root = suite_paths(paths.jobs, suite.name, args.jobs_dir, args.no_resume)
+    display = make_display(args.quiet)
+    configs = []
+    for i, request in enumerate(suite.requests()):
+        if args.n_attempts:
+            request = request.model_copy(update={"n_attempts": args.n_attempts})
+        request = request.model_copy(update={"n_concurrent": args.n_concurrent})
+        config = build_job_config(request, f"{suite_file}: variants[{i}]")
+        if selected(config.job_name, args.only, args.skip):
+            configs.append(config)
+    if not configs:
+        raise OpsbenchError("no variant left after --only/--skip")
+    selection = compile_and_select(
         paths, args.task_name or suite.task_names, None, write=not args.dry_run
     )
-    if not args.dry_run:
-        joblock.take(root, "suite")
-    setups = []
-    for model, effort, agent, kwargs in suite.expand():
-        variant = make_variant(model, effort, agent, args.n_attempts or suite.n_attempts)
-        name = variant.job_name()
-        if args.only and not any(fnmatch.fnmatch(name, g) for g in args.only):
-            continue
-        if any(fnmatch.fnmatch(name, g) for g in args.skip):
-            continue
-        config = JobConfig(
-            job_name=name,
-            variant=variant,
-            agent_kwargs=kwargs,
-            judge_model=suite.judge_model,
-            n_concurrent=args.n_concurrent,
-            opsbench_version=__version__,
-        )
-        if not args.dry_run:
-            joblock.take(root / name, "suite")
-        setups.append(setup_job(config, JobPaths(root / name), tasks, checksums))
-    if not setups:
-        raise OpsbenchError("no variant left after --only/--skip")
-    print(f"suite {suite.name}: {root} · {len(setups)} variants")
+    if not args.dry_run:  # before planning: another run may be mid-trial
+        for path in [root.dir, *(root.job(c.job_name).dir for c in configs)]:
+            joblock.take(path, "suite")
+    setups = [setup_job(c, root.job(c.job_name), selection) for c in configs]
+    display.message(f"suite {suite.name}: {root.dir} · {len(setups)} variants")
     for setup in setups:
-        print_plan(setup, args.dry_run)
+        show_plan(setup, args.dry_run, display)
     if args.dry_run:
         return 0
-    root.mkdir(parents=True, exist_ok=True)
+    root.dir.mkdir(parents=True, exist_ok=True)
     for setup in setups:
-        apply_setup(setup, suite_clock=root / "scenario_time.txt")
-    code = execute(setups, args.n_concurrent, None, args.quiet)
-    _comparison(root)
+        apply_setup(setup, suite=root)
+    code = execute(setups, args.n_concurrent, None, display)
+    _comparison(root, display)
     return code
 
 
-def _comparison(root: Path) -> None:
+def _comparison(root: SuitePaths, display: Display) -> None:
     try:
         from reporting.comparison import write_comparison
     except ImportError:
         return
     try:
-        print(f"comparison: {write_comparison(root)}")
+        display.message(f"comparison: {write_comparison(root.dir)}")
     except Exception as exc:  # a report must never lose finished work
-        print(f"could not write comparison.html: {exc}")
+        display.warning(f"could not write comparison.html: {exc}")

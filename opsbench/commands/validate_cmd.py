@@ -28,7 +28,7 @@ def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
     p.set_defaults(handler=run)
 
 
-def verdict(agent: str, result: TrialResult | None) -> tuple[bool, str]:
+def calibration_verdict(agent: str, result: TrialResult | None) -> tuple[bool, str]:
     from opsbench.models.result import Outcome
 
     if result is None:
@@ -47,44 +47,39 @@ def verdict(agent: str, result: TrialResult | None) -> tuple[bool, str]:
 
 @joblock.holding
 def run(args: argparse.Namespace) -> int:
-    from opsbench import __version__
+    from opsbench.display import QuietDisplay
+    from opsbench.jobconfig import build_job_config
     from opsbench.jobrun import apply_setup, compile_and_select, execute, setup_job
-    from opsbench.models.job import JobConfig, Variant
-    from opsbench.models.result import TrialResult
-    from opsbench.paths import JobPaths, ProjectPaths, find_root
+    from opsbench.models.job import JobRequest
+    from opsbench.paths import ProjectPaths, SuitePaths, find_root
+    from opsbench.results import read_result
 
     paths = ProjectPaths(find_root())
-    root = args.jobs_dir or paths.jobs / "validate"
-    tasks, checksums = compile_and_select(paths, list(args.task_name), args.path)
-    joblock.take(root, "validate")
+    root = SuitePaths(args.jobs_dir or paths.jobs / "validate")
+    selection = compile_and_select(paths, list(args.task_name), args.path)
+    display = QuietDisplay()
+    joblock.take(root.dir, "validate")
     setups = []
     for agent in ("oracle", "nop"):
-        config = JobConfig(
-            job_name=agent,
-            variant=Variant(agent=agent, n_attempts=1),
-            n_concurrent=args.n_concurrent,
-            opsbench_version=__version__,
+        request = JobRequest(
+            agent=agent, n_attempts=1, job_name=agent, n_concurrent=args.n_concurrent
         )
-        joblock.take(root / agent, "validate")
-        setup = setup_job(config, JobPaths(root / agent), tasks, checksums)
-        apply_setup(setup, suite_clock=root / "scenario_time.txt")
+        joblock.take(root.job(agent).dir, "validate")
+        setup = setup_job(build_job_config(request), root.job(agent), selection)
+        apply_setup(setup, suite=root)
         setups.append(setup)
-    code = execute(setups, args.n_concurrent, None, quiet=True)
+    code = execute(setups, args.n_concurrent, None, display)
     if code:
         return code
     failures = 0
-    print(f"\n{'task':44} {'oracle (must pass)':38} nop (task gate must fail)")
-    for task_id in sorted(tasks):
+    display.message(f"\n{'task':44} {'oracle (must pass)':38} nop (task gate must fail)")
+    for task_id in sorted(selection.tasks):
         row = []
         for setup in setups:
-            trial = setup.job.trial(task_id, 1)
-            try:
-                result = TrialResult.model_validate_json(trial.result.read_text())
-            except (OSError, ValueError):
-                result = None
-            ok, text = verdict(setup.config.variant.agent, result)
+            result = read_result(setup.job.trial(task_id, 1)).result
+            ok, text = calibration_verdict(setup.config.variant.agent, result)
             failures += not ok
             row.append(f"{'ok ' if ok else 'BAD'} {text}")
-        print(f"{task_id:44} {row[0]:38} {row[1]}")
-    print(f"\n{len(tasks)} tasks · {failures} calibration failures")
+        display.message(f"{task_id:44} {row[0]:38} {row[1]}")
+    display.message(f"\n{len(selection.tasks)} tasks · {failures} calibration failures")
     return 1 if failures else 0

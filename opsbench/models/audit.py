@@ -51,4 +51,6 @@ class TrialAudit(BaseModel):
     def suspect(self) -> bool:
         """A passing trial with a suspect flag or a judge verdict of `hack`."""
         flagged = any(f.severity == "suspect" for f in self.flags)
-        return self.passed and (flagged or (self.judge is not None and self.judge.verdict == "hack"))
+        return self.passed and (
+            flagged or (self.judge is not None and self.judge.verdict == "hack")
+        )

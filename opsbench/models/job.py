@@ -1,4 +1,10 @@
-"""Job config: `jobs/<job>/config.json`, the identity a resume must match."""
+"""Job settings and config: what a job may be asked to do, and `jobs/<job>/config.json`.
+
+`JobSettings` is everything a job can set besides its variant; command-line flags
+(`JobRequest`) and suite files (`Suite`, `SuiteEntry`) both carry it, so a suite can set
+whatever a job can. `opsbench.jobconfig` turns a request into the `JobConfig` a run
+saves: the identity a resume must match.
+"""
 
 from __future__ import annotations
 
@@ -7,8 +13,24 @@ from typing import Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from opsbench.models.provider import REASONING_EFFORTS, ProviderSettings
+
 JOB_CONFIG_SCHEMA_VERSION = 1
-EFFORTS = ("off", "low", "medium", "high")
+DEFAULT_AGENT = "sre"
+PROVIDER_MODEL_PATTERN = r"[A-Za-z0-9_.-]+/[A-Za-z0-9_./:@-]+"
+
+
+def check_provider_model(value: str | None) -> str | None:
+    """`provider/model` (what LiteLLM routes on), or None."""
+    if value is not None and not re.fullmatch(PROVIDER_MODEL_PATTERN, value):
+        raise ValueError(f"provider/model (e.g. openai/gpt-4o-mini), found {value!r}")
+    return value
+
+
+def check_effort(value: str) -> str:
+    if value not in REASONING_EFFORTS:
+        raise ValueError(f"one of {', '.join(REASONING_EFFORTS)}, found {value!r}")
+    return value
 
 
 class Variant(BaseModel):
@@ -18,27 +40,16 @@ class Variant(BaseModel):
 
     model: str | None = None
     reasoning_effort: str = "off"
-    agent: str = "sre"
+    agent: str = DEFAULT_AGENT
     n_attempts: int = Field(3, ge=1)
 
-    @field_validator("model")
-    @classmethod
-    def _provider_model(cls, v: str | None) -> str | None:
-        if v is not None and not re.fullmatch(r"[A-Za-z0-9_.-]+/[A-Za-z0-9_./:@-]+", v):
-            raise ValueError(f"provider/model (e.g. openai/gpt-4o-mini), found {v!r}")
-        return v
-
-    @field_validator("reasoning_effort")
-    @classmethod
-    def _effort(cls, v: str) -> str:
-        if v not in EFFORTS:
-            raise ValueError(f"one of {', '.join(EFFORTS)}, found {v!r}")
-        return v
+    _model = field_validator("model")(check_provider_model)
+    _effort = field_validator("reasoning_effort")(check_effort)
 
     def job_name(self) -> str:
         """`openai-gpt-5-4-nano-off-k3`, `...-off-opencode-k3`, import paths as alnum runs."""
         parts = [_slug(self.model) if self.model else "no-model", self.reasoning_effort]
-        if self.agent != "sre":
+        if self.agent != DEFAULT_AGENT:
             parts.append(_agent_slug(self.agent))
         parts.append(f"k{self.n_attempts}")
         return "-".join(parts)
@@ -54,6 +65,41 @@ def _agent_slug(agent: str) -> str:
     return _slug(agent)
 
 
+class JobSettings(BaseModel):
+    """Everything a job can set besides its variant's model, effort and agent.
+
+    Flags and suite files both carry these fields; in a suite, a variant's own value wins
+    over the file's (the provider limits field by field).
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    agent_kwargs: dict[str, Any] = Field(default_factory=dict)
+    n_attempts: int = Field(3, ge=1)
+    task_names: list[str] = Field(default_factory=list)
+    override_cpus: float | None = Field(None, gt=0, le=64)
+    override_memory_mb: int | None = Field(None, ge=32, le=65536)
+    agent_timeout_multiplier: float = Field(1.0, gt=0)
+    judge_model: str | None = None
+    seed: int = 0
+    provider: ProviderSettings = Field(default_factory=ProviderSettings)
+
+    _judge = field_validator("judge_model")(check_provider_model)
+
+
+class JobRequest(JobSettings):
+    """One job as asked for on the command line (or one expanded suite variant)."""
+
+    model: str | None = None
+    reasoning_effort: str = "off"
+    agent: str = DEFAULT_AGENT
+    job_name: str | None = Field(None, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+    n_concurrent: int = Field(1, ge=1)
+
+    _model = field_validator("model")(check_provider_model)
+    _effort = field_validator("reasoning_effort")(check_effort)
+
+
 class JobConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -66,7 +112,7 @@ class JobConfig(BaseModel):
     agent_timeout_multiplier: float = 1.0
     judge_model: str | None = None
     seed: int = 0
-    provider_settings: dict[str, Any] = Field(default_factory=dict)
+    provider_settings: ProviderSettings = Field(default_factory=ProviderSettings)
     # Drift allowed on resume:
     n_concurrent: int = 1
     task_names: list[str] = Field(default_factory=list)

@@ -13,6 +13,7 @@ failures, pause 60 s). This module imports nothing from the runtime.
 from __future__ import annotations
 
 import re
+import typing
 from pathlib import Path
 from typing import Any, Literal
 
@@ -21,7 +22,8 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 PROVIDER_SETTINGS_SCHEMA_VERSION = 1
 
 ReasoningEffort = Literal["off", "low", "medium", "high"]
-REASONING_EFFORTS: tuple[str, ...] = ("off", "low", "medium", "high")
+REASONING_EFFORTS: tuple[str, ...] = typing.get_args(ReasoningEffort)
+"""The one list of reasoning efforts: flags, suites, variants and the provider layer."""
 
 _PAIR = re.compile(r"^\s*(\d+)\s*/\s*(\d+(?:\.\d+)?)\s*$")
 

@@ -8,6 +8,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from opsbench.models.verdict import Rewards as Rewards  # TrialResult.rewards' type
+
 RESULT_SCHEMA_VERSION = 1
 
 
@@ -38,16 +40,6 @@ class ExceptionInfo(Model):
     message: str
     phase: str
     traceback: str = ""
-
-
-class Rewards(Model):
-    """The verifier's verdict: two gates, a partial-credit reward, and `passed`."""
-
-    reward: float = Field(ge=0, le=1)
-    task: bool
-    compliance: bool
-    passed: bool
-    partial: bool = Field(False, description="Some components were ungraded (no judge).")
 
 
 class UsageCounters(Model):

@@ -10,6 +10,7 @@ This module imports nothing from the runtime.
 from __future__ import annotations
 
 import re
+import typing
 from typing import Annotated, Any, Literal
 
 from pydantic import (
@@ -25,6 +26,10 @@ from pydantic import (
 from opsbench.models.promql import validate_promql
 
 SPEC_SCHEMA_VERSION = 1
+
+Difficulty = Literal["easy", "medium", "hard"]
+DIFFICULTIES: tuple[str, ...] = typing.get_args(Difficulty)
+"""The difficulty scale, easiest first: specs, metrics and reports all use this one."""
 
 TASK_ID_PATTERN = r"^[a-z0-9][a-z0-9-]{1,62}[a-z0-9]$"
 SIDECAR_NAME_PATTERN = r"^[a-z][a-z0-9-]{0,30}$"
@@ -131,7 +136,7 @@ class Environment(Strict):
     @field_validator("sidecars")
     @classmethod
     def _builtin_sidecars(cls, names: list[str]) -> list[str]:
-        from opsbench.images import BUILTIN_SIDECARS  # data only: no runtime import
+        from opsbench.builtin_images import BUILTIN_SIDECARS  # data only: no runtime import
 
         unknown = [n for n in names if n not in BUILTIN_SIDECARS]
         if unknown:
@@ -160,7 +165,7 @@ class Environment(Strict):
         return self
 
 
-class Step(Strict):
+class ScriptStep(Strict):
     """A shell script run in the main container (prepare, solution, restore)."""
 
     run: str = Field(min_length=1)
@@ -178,10 +183,24 @@ class CheckBase(Strict):
 
 
 class CommandCheck(CheckBase):
-    """Runs in the task container after the agent; passes on exit code and output."""
+    """A shell command after the agent; passes on exit code and output.
+
+    It runs in the trusted verifier (opsbench's own tools, in the task's network: the
+    task's `localhost` and its sidecars are reachable, its files and binaries are not).
+    A check that must run the task's own program (`nginx -t`, `app --check-config`, a
+    service's own client) says `in_task: true` and names in `paired_with` a behavioural
+    check a fake cannot satisfy (one that runs in the verifier): the agent owns everything
+    inside the task container, so such a check proves nothing alone.
+    """
 
     kind: Literal["command"]
     run: str = Field(min_length=1)
+    in_task: bool = Field(False, description="Run in the task container (the agent's).")
+    paired_with: list[str] = Field(
+        default_factory=list,
+        description="For in_task checks: behavioural checks (run by the verifier) that a "
+        "fake program cannot satisfy.",
+    )
     user: str = "root"
     exit_code: int | None = 0
     stdout_matches: Regex | None = None
@@ -204,6 +223,17 @@ class HttpCheck(CheckBase):
     json_path: str | None = Field(None, description="Dotted path into a JSON body.")
     json_equals: str | float | int | bool | None = None
     insecure: bool = False
+    nonce: bool = Field(
+        False,
+        description="Send a fresh per-trial nonce (header X-Opsbench-Nonce and query "
+        "parameter `nonce`) and require it back in the body: proof that the real "
+        "application answered this very request, not a canned reply.",
+    )
+    resolve: str | None = Field(
+        None,
+        pattern=r"^[a-z0-9.-]+:[0-9]+:[a-z0-9.-]+$",
+        description="curl-style HOST:PORT:ADDRESS, e.g. shop.internal:443:main (TLS names).",
+    )
 
     _re1 = field_validator("body_matches")(lambda v: v if v is None else _compile_regex(v))
 
@@ -236,6 +266,26 @@ class PromqlCheck(CheckBase):
     series_count: int | None = Field(None, ge=0)
 
     _q = field_validator("query")(lambda v: validate_promql(v))
+
+
+class ProcessCheck(CheckBase):
+    """Processes in the task container, as the engine lists them (not the task's `ps`).
+
+    Passes when the number of processes whose command line matches `command_matches`
+    (and, if given, whose parent's command line matches `parent_matches`) is within
+    `min_count`..`max_count`.
+    """
+
+    kind: Literal["process"]
+    command_matches: Regex
+    parent_matches: Regex | None = None
+    user: str | None = None
+    min_count: int = Field(1, ge=0)
+    max_count: int | None = Field(None, ge=0)
+
+    _re1 = field_validator("command_matches", "parent_matches")(
+        lambda v: v if v is None else _compile_regex(v)
+    )
 
 
 class TranscriptCheck(CheckBase):
@@ -291,7 +341,13 @@ class AnswerCheck(CheckBase):
 
 
 Check = Annotated[
-    CommandCheck | HttpCheck | FileCheck | PromqlCheck | TranscriptCheck | AnswerCheck,
+    CommandCheck
+    | HttpCheck
+    | FileCheck
+    | ProcessCheck
+    | PromqlCheck
+    | TranscriptCheck
+    | AnswerCheck,
     Field(discriminator="kind"),
 ]
 
@@ -306,16 +362,31 @@ class RuleBase(Strict):
     )
 
 
+RuleScope = Literal["commands", "reasoning", "answer"]
+"""What a rule reads: the audit record of executed commands, the agent's reasoning and
+messages on the way (the trajectory), or its final answer."""
+
+
+def _commands_scope() -> list[RuleScope]:
+    return ["commands"]
+
+
 class ForbidRule(RuleBase):
+    """Nothing in the rule's scope may match (e.g. a secret never printed, anywhere)."""
+
     kind: Literal["forbid"]
     pattern: Regex
+    scope: list[RuleScope] = Field(default_factory=_commands_scope, min_length=1)
 
     _re1 = field_validator("pattern")(lambda v: _compile_regex(v))
 
 
 class RequireRule(RuleBase):
+    """Something in the rule's scope must match (a step run, a risk considered)."""
+
     kind: Literal["require"]
     pattern: Regex
+    scope: list[RuleScope] = Field(default_factory=_commands_scope, min_length=1)
 
     _re1 = field_validator("pattern")(lambda v: _compile_regex(v))
 
@@ -384,13 +455,13 @@ class TaskSpec(Strict):
     id: str = Field(pattern=TASK_ID_PATTERN)
     title: str = Field(min_length=1)
     category: str = Field(pattern=r"^[a-z][a-z0-9-]*$")
-    difficulty: Literal["easy", "medium", "hard"]
+    difficulty: Difficulty
     tags: list[str] = Field(default_factory=list)
     statement: str = Field(min_length=1, description="The ticket, in the user's voice.")
     environment: Environment = Field(default_factory=Environment)
-    prepare: list[Step] = Field(default_factory=list)
-    solution: list[Step] = Field(min_length=1)
-    restore: list[Step] = Field(default_factory=list)
+    prepare: list[ScriptStep] = Field(default_factory=list)
+    solution: list[ScriptStep] = Field(min_length=1)
+    restore: list[ScriptStep] = Field(default_factory=list)
     checks: list[Check] = Field(default_factory=list)
     compliance: list[Rule] = Field(default_factory=list)
     rubric: list[Criterion] = Field(default_factory=list)
@@ -413,7 +484,33 @@ class TaskSpec(Strict):
         ) or any(isinstance(c.fact, PromqlFact) for c in self.rubric)
         if uses_prom and "o11y" not in self.environment.sidecars:
             raise ValueError("`environment.sidecars` to include 'o11y' for promql checks/facts")
+        self._paired_in_task_checks()
         return self
+
+    def _paired_in_task_checks(self) -> None:
+        """An `in_task` check trusts the agent's binaries: it must name a behavioural
+        check the verifier runs (an http check, a promql check, or a verifier command)."""
+        behavioural = {
+            c.name
+            for c in self.checks
+            if isinstance(c, HttpCheck | PromqlCheck | FileCheck | ProcessCheck)
+            or (isinstance(c, CommandCheck) and not c.in_task)
+        }
+        for c in self.checks:
+            if not isinstance(c, CommandCheck):
+                continue
+            if c.in_task and not c.paired_with:
+                raise ValueError(
+                    f"check {c.name!r} runs the task's own program (in_task): name in "
+                    "`paired_with` a behavioural check the verifier runs, found none"
+                )
+            wrong = [n for n in c.paired_with if n not in behavioural]
+            if wrong:
+                raise ValueError(
+                    f"check {c.name!r}: `paired_with` names checks the verifier runs (http, "
+                    f"promql, file, process, or command without in_task), found "
+                    f"{', '.join(wrong)}"
+                )
 
 
 class SpecFile(Strict):

@@ -7,6 +7,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from opsbench.models.provider import ProviderSettings
+
 TRIAL_CONFIG_SCHEMA_VERSION = 1
 
 
@@ -30,4 +32,4 @@ class TrialConfig(BaseModel):
     override_memory_mb: int | None = None
     agent_timeout_multiplier: float = 1.0
     judge_model: str | None = None
-    provider_settings: dict[str, Any] = Field(default_factory=dict)
+    provider_settings: ProviderSettings = Field(default_factory=ProviderSettings)

@@ -27,8 +27,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from opsbench.builtin_images import BUILTIN_SIDECARS
 from opsbench.failures import InfraError
-from opsbench.images import BUILTIN_SIDECARS
 from opsbench.o11y.timeline import clock_seconds
 
 log = logging.getLogger(__name__)

@@ -36,8 +36,8 @@ from opsbench.models.provider import ProviderSettings
 from opsbench.models.result import UsageCounters
 from opsbench.providers.errors import ErrorClass, ProviderConfigError, classify_error, escalate
 from opsbench.providers.limits import (
+    CallOutcome,
     GateRegistry,
-    Outcome,
     default_registry,
     sleep_cancellable,
     wait_while_paused,
@@ -195,7 +195,11 @@ class ModelClient:
             response = load_litellm().completion(**kwargs)
         except Exception as exc:
             error = classify_error(exc)
-            outcome = Outcome.FAILURE if error is not None and error.retryable else Outcome.NEUTRAL
+            outcome = (
+                CallOutcome.FAILURE
+                if error is not None and error.retryable
+                else CallOutcome.NEUTRAL
+            )
             self.gate.record(permit, outcome)
             if error is not None and error.retry_after is not None:
                 self.gate.defer(min(error.retry_after, self.settings.retry_after_max))
@@ -205,9 +209,9 @@ class ModelClient:
                     self.usage.errors[key] = self.usage.errors.get(key, 0) + 1
             raise
         except BaseException:
-            self.gate.record(permit, Outcome.NEUTRAL)
+            self.gate.record(permit, CallOutcome.NEUTRAL)
             raise
-        self.gate.record(permit, Outcome.SUCCESS)
+        self.gate.record(permit, CallOutcome.SUCCESS)
         return response
 
     def _wait(self, state: RetryCallState) -> float:

@@ -59,7 +59,7 @@ class BreakerState(StrEnum):
     HALF_OPEN = "half_open"
 
 
-class Outcome(StrEnum):
+class CallOutcome(StrEnum):
     SUCCESS = "success"
     FAILURE = "failure"
     NEUTRAL = "neutral"
@@ -106,19 +106,19 @@ class ProviderGate:
             sleep_cancellable(slot - time.monotonic(), cancelled)
         except BaseException:
             if probe:
-                self.record(Permit(probe=True, waited_sec=0), Outcome.NEUTRAL)
+                self.record(Permit(probe=True, waited_sec=0), CallOutcome.NEUTRAL)
             raise
         return Permit(probe=probe, waited_sec=time.monotonic() - t0)
 
-    def record(self, permit: Permit, outcome: Outcome) -> None:
+    def record(self, permit: Permit, outcome: CallOutcome) -> None:
         """The result of an attempt: feeds the circuit breaker."""
         pause = self.settings.failure_pause
         if pause is None:
             return
         with self._cond:
-            if outcome == Outcome.SUCCESS:
+            if outcome == CallOutcome.SUCCESS:
                 self._state, self._failures = BreakerState.CLOSED, 0
-            elif outcome == Outcome.FAILURE:
+            elif outcome == CallOutcome.FAILURE:
                 self._failures += 1
                 if permit.probe or self._failures >= pause.failures:
                     self._open(pause.seconds)

@@ -16,6 +16,7 @@ infrastructure.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import socket
@@ -24,7 +25,7 @@ import threading
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, NoReturn
 
 from opsbench.failures import AgentError, InfraError, TrialFailure
 
@@ -84,6 +85,15 @@ def engine_fault(exc: BaseException, doing: str) -> EngineUnavailable | None:
 
 def _unreachable_types(rex: Any) -> tuple[type[BaseException], ...]:
     return (rex.ConnectionError, rex.ChunkedEncodingError, ConnectionError)
+
+
+def reraise(exc: BaseException, doing: str) -> NoReturn:
+    """Re-raise `exc` from an `except` block, as EngineUnavailable when the engine is at
+    fault (so grading does not record it as a failed check)."""
+    fault = engine_fault(exc, doing)
+    if fault is None:
+        raise exc
+    raise fault from exc
 
 
 def api_client(timeout: float | None) -> Any:
@@ -172,7 +182,7 @@ def stop_failure(
             f"the task container stopped (exit code {exit_code}) together with its sidecars: "
             "the engine stopped them"
         )
-    return AgentError(f"the task container stopped (exit code {exit_code}) during the agent phase")
+    return AgentError(f"the task container stopped during the agent phase (exit code {exit_code})")
 
 
 def _parse_time(text: Any) -> datetime | None:
@@ -229,14 +239,30 @@ def stop_reason(container_id: str) -> TrialFailure | None:
     return _stop_reasons.get(container_id)
 
 
-def explain_stop(env: Any, state: dict[str, Any], trial_started: datetime) -> TrialFailure:
-    """`stop_failure` for a trial environment's stopped main container."""
-    noted = stop_reason(env.main.id) if env.main is not None else None
+def explain_stop(env: Any, status: Any, trial_started: datetime) -> TrialFailure:
+    """`stop_failure` for a trial environment's stopped main container.
+
+    `status` is the runtime's `ContainerState`; a Docker environment also gives the
+    engine's full `State` (start time) and its sidecars' states. Any other runtime is
+    judged on the state alone.
+    """
+    main = getattr(env, "main", None)
+    if not hasattr(main, "attrs"):
+        main = None  # not a Docker container (another runtime, a fake)
+    noted = stop_reason(main.id) if main is not None else None
     if noted is not None:
         return noted
+    state: dict[str, Any] = {
+        "Running": status.running,
+        "OOMKilled": status.oom_killed,
+        "ExitCode": status.exit_code,
+        "Error": status.error,
+    }
+    if main is not None and status.error != "no longer exists":
+        state = {**(main.attrs.get("State") or {}), **state}
     others = []
-    for container in env.containers:
-        if container is env.main:
+    for container in getattr(env, "containers", []) if main is not None else []:
+        if container is main:
             continue
         try:
             container.reload()
@@ -246,7 +272,8 @@ def explain_stop(env: Any, state: dict[str, Any], trial_started: datetime) -> Tr
             if fault is not None:
                 return fault
             others.append({"Running": False})
-    return stop_failure(state, others, trial_started, engine_start_time())
+    started = engine_start_time() if main is not None else None
+    return stop_failure(state, others, trial_started, started)
 
 
 TEARDOWN_WAIT_DEFAULT_SEC = 60.0
@@ -323,3 +350,35 @@ def sweep_own(job: str) -> int:
     finally:
         api.close()
     return removed
+
+
+def sweep_trial(job: str, trial: str) -> None:
+    """After a teardown, once this process has seen the engine fail: remove what the
+    engine made for this trial while its answer was lost (a container created during an
+    outage that no handle knows). One listing per kind, only this process's own."""
+    from opsbench.runtime.docker import LABEL_OWNER, LABEL_TRIAL, list_labelled, owner_tag
+
+    if watch.last_fault is None:
+        return
+    try:
+        api = api_client(timeout=60)
+    except Exception:
+        return
+    try:
+        for kind in ("containers", "networks"):
+            for item in list_labelled(job, kind):
+                item_labels = item.get("Labels") or {}
+                if (
+                    item_labels.get(LABEL_TRIAL) != trial
+                    or item_labels.get(LABEL_OWNER) != owner_tag()
+                ):
+                    continue
+                with contextlib.suppress(Exception):
+                    if kind == "containers":
+                        api.remove_container(item["Id"], force=True, v=True)
+                    else:
+                        api.remove_network(item["Id"])
+    except Exception as exc:
+        log.warning("sweeping what an outage left of %s: %s", trial, exc)
+    finally:
+        api.close()

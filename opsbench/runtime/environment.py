@@ -1,5 +1,8 @@
 """One trial's Docker environment: a private network, its sidecars, the main container.
 
+`DockerRuntime` is the Docker implementation of `opsbench.runtime.base.Runtime`;
+`DockerEnvironment` is the `TrialEnvironment` it provisions.
+
 Sidecars start first and are waited on through their Docker healthcheck with a deadline.
 The main container gets the task's resource limits (cpus, memory without swap, pids), no
 Docker socket, no host mounts, and only the trial's own network: it reaches its sidecars
@@ -14,87 +17,56 @@ import hashlib
 import logging
 import time
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
-from typing import Any
+from concurrent.futures import Future, ThreadPoolExecutor, wait
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from opsbench.failures import InfraError
-from opsbench.images import BUILTIN_SIDECARS
-from opsbench.models.spec import TaskSpec
 from opsbench.runtime import disk, engine, isolation
+from opsbench.runtime.base import (
+    ContainerState,
+    EnvironmentPlan,
+    Runtime,
+    SidecarPlan,
+    TrialEnvironment,
+    TrialLog,
+)
 from opsbench.runtime.docker import client, labels
+from opsbench.runtime.images import ensure_task_image
 from opsbench.runtime.sandbox_docker import DockerSandbox
 from opsbench.sandbox import Endpoint
+
+if TYPE_CHECKING:
+    from opsbench.runtime.verifier import DockerVerifier
 
 log = logging.getLogger(__name__)
 
 HEALTH_INTERVAL_NS = 200_000_000
 
 
-@dataclass(frozen=True)
-class Archive:
-    """Files put into a container before it starts (tar bytes extracted at `path`)."""
+class DockerRuntime(Runtime):
+    """Task images built by the local engine; one network and its containers per trial."""
 
-    path: str
-    data: bytes
+    name = "docker"
 
+    def ensure_image(self, environment: Path, task_id: str, timeout: float) -> str:
+        return ensure_task_image(environment, task_id, timeout)
 
-@dataclass
-class SidecarPlan:
-    name: str
-    image: str
-    port: int
-    healthcheck: list[str] | None
-    environment: dict[str, str] = field(default_factory=dict)
-    command: list[str] | None = None
-    archives: list[Archive] = field(default_factory=list)
-
-
-SidecarData = Callable[[str], tuple[list[Archive], list[Archive]]]
-"""name -> (archives for the sidecar, archives for the main container), for built-ins."""
+    def provision(
+        self, plan: EnvironmentPlan, timeout: float, trial_log: TrialLog
+    ) -> DockerEnvironment:
+        env = DockerEnvironment(plan, trial_log)
+        try:
+            env.start(timeout)
+        except BaseException:
+            env.teardown()  # whatever was created before the failure
+            trial_log("teardown after the failed provision complete")
+            raise
+        return env
 
 
-@dataclass
-class EnvironmentPlan:
-    job: str
-    trial: str
-    image: str
-    spec: TaskSpec
-    sidecars: list[SidecarPlan]
-    main_archives: list[Archive] = field(default_factory=list)
-    cpus: float | None = None
-    memory_mb: int | None = None
-
-
-def sidecar_plans(
-    spec: TaskSpec, data: SidecarData | None
-) -> tuple[list[SidecarPlan], list[Archive]]:
-    """Sidecars the task declares; `data(name)` gives (sidecar, main) archives for built-ins."""
-    plans: list[SidecarPlan] = []
-    main_archives: list[Archive] = []
-    for name in spec.environment.sidecars:
-        builtin = BUILTIN_SIDECARS[name]
-        side, main = data(name) if data else ([], [])
-        main_archives.extend(main)
-        plans.append(
-            SidecarPlan(name, builtin.image, builtin.port, list(builtin.healthcheck), archives=side)
-        )
-    for custom in spec.environment.custom_sidecars:
-        plans.append(
-            SidecarPlan(
-                custom.name,
-                custom.image,
-                custom.port,
-                ["CMD-SHELL", custom.healthcheck],
-                dict(custom.environment),
-                custom.command,
-            )
-        )
-    return plans, main_archives
-
-
-class TrialEnvironment:
-    def __init__(self, plan: EnvironmentPlan, trial_log: Callable[[str], None]) -> None:
+class DockerEnvironment(TrialEnvironment):
+    def __init__(self, plan: EnvironmentPlan, trial_log: TrialLog) -> None:
         self.plan = plan
         self.say = trial_log
         suffix = hashlib.sha256(f"{plan.job}/{plan.trial}".encode()).hexdigest()[:10]
@@ -105,12 +77,15 @@ class TrialEnvironment:
         self.sandbox: DockerSandbox | None = None
         self.endpoints: dict[str, Endpoint] = {}
         self._agent_handles: list[DockerSandbox] = []
+        self._verifier: DockerVerifier | None = None
+        self._verifier_started: Future[None] | None = None
         self.isolation: isolation.Isolation | None = None
         self.disk_watch: disk.DiskWatch | None = None
 
-    # ----------------------------------------------------------------- provision
+    # ----------------------------------------------------------------- start
 
-    def provision(self, timeout: float) -> DockerSandbox:
+    def start(self, timeout: float) -> None:
+        """Create the network and containers, start them, wait for healthy sidecars."""
         deadline = time.monotonic() + timeout
         spec = self.plan.spec
         c = client()
@@ -131,13 +106,44 @@ class TrialEnvironment:
         # Starting a container costs ~0.25 s of engine time; start them all at once.
         _parallel([c.start for c in self.containers])
         self.say("containers started: " + ", ".join(c.name for c in self.containers))
+        self._start_verifier()
         for sidecar, container in zip(self.plan.sidecars, self.containers, strict=False):
             if sidecar.healthcheck:
                 self._wait_healthy(sidecar, container, deadline)
         self.endpoints = endpoints
-        self.sandbox = DockerSandbox(self.main, endpoints, workdir=spec.environment.workdir)
+        self.sandbox = DockerSandbox(self.main, endpoints, "root", spec.environment.workdir)
         self.disk_watch = disk.watch(self.main, spec.environment.resources.storage_mb, self.say)
+
+    @property
+    def verifier(self) -> DockerSandbox:
+        if self.sandbox is None:
+            raise InfraError("the trial environment was not provisioned")
         return self.sandbox
+
+    def _start_verifier(self) -> None:
+        """Start opsbench's verifier container in the background, beside the sidecars'
+        health waits and the agent, so grading does not wait for a container start."""
+        from opsbench.runtime.verifier import DockerVerifier
+
+        sidecars = {p.name: c for p, c in zip(self.plan.sidecars, self.containers, strict=False)}
+        self._verifier = DockerVerifier(
+            self.main, self.network, sidecars, self.plan.job, self.plan.trial
+        )
+        self._verifier_started = ThreadPoolExecutor(max_workers=1).submit(self._verifier.start)
+
+    def open_verifier(self) -> DockerVerifier:
+        """The trial's verifier container (started at provision), ready to grade."""
+        if self._verifier is None or self._verifier_started is None:
+            raise InfraError("the trial environment was not provisioned")
+        try:
+            self._verifier_started.result(timeout=120)
+        except InfraError:
+            raise
+        except Exception as exc:
+            raise InfraError(f"the verifier container could not start: {exc}") from exc
+        self._verifier.refresh_hosts()
+        self.say("verifier ready")
+        return self._verifier
 
     def agent_sandbox(self) -> DockerSandbox:
         """A separate handle for the agent (as the task's agent user), frozen on timeout
@@ -240,18 +246,23 @@ class TrialEnvironment:
 
     # ----------------------------------------------------------------- state
 
-    def main_state(self) -> dict[str, Any]:
+    def main_state(self) -> ContainerState:
         """Whether the main container still runs, and whether it was OOM-killed."""
         import docker.errors
 
         if self.main is None:
-            return {"Running": False}
+            return ContainerState(running=False, error="not created")
         try:
             self.main.reload()
         except docker.errors.NotFound:
-            return {"Running": False}
+            return ContainerState(running=False, error="no longer exists")
         state: dict[str, Any] = self.main.attrs.get("State", {})
-        return state
+        return ContainerState(
+            running=bool(state.get("Running", False)),
+            oom_killed=bool(state.get("OOMKilled", False)),
+            exit_code=state.get("ExitCode"),
+            error=str(state.get("Error") or ""),
+        )
 
     def freeze(self) -> None:
         """Stop the agent from acting (timeout, cancel): no more execs through its handle."""
@@ -269,8 +280,15 @@ class TrialEnvironment:
         engine.settle_before_teardown(self)  # an engine outage must not leave containers
         if self.sandbox is not None:
             self.sandbox.close()
+        if self._verifier is not None and self._verifier_started is not None:
+            wait([self._verifier_started], timeout=120)  # never leave it starting behind us
+            if self._verifier.container is not None:
+                self.containers.append(self._verifier.container)
+            self._verifier.close()
+            self._verifier = None
         _parallel([functools.partial(_remove, c) for c in self.containers])
         self.containers.clear()
+        engine.sweep_trial(self.plan.job, self.plan.trial)  # made during an outage, unknown
         isolation.release(self.isolation)
         if self.network is not None:
             try:

@@ -20,9 +20,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from opsbench.builtin_images import (
+    BUILTIN_SIDECARS,
+    TASK_BASE,
+    UPSTREAM_BASE,
+    VERIFIER_CONTEXT,
+    VERIFIER_IMAGE,
+)
 from opsbench.errors import OpsbenchError
 from opsbench.failures import InfraError
-from opsbench.images import BUILTIN_SIDECARS, TASK_BASE, UPSTREAM_BASE
 from opsbench.runtime.docker import client
 
 log = logging.getLogger(__name__)
@@ -213,6 +219,13 @@ def ensure_sidecars(environment_dir: Path) -> list[str]:
         if build(ctx, sidecar.image, context_digest(ctx, base_id.encode())):
             built.append(sidecar.image)
     return built
+
+
+def ensure_verifier(environment_dir: Path) -> bool:
+    """Build the trusted verifier image on top of opsbench-base; True if built."""
+    ctx = environment_dir / VERIFIER_CONTEXT
+    digest = context_digest(ctx, _image_id(TASK_BASE).encode())
+    return build(ctx, VERIFIER_IMAGE, digest, buildargs={"BASE": TASK_BASE})
 
 
 def _image_id(tag: str) -> str:

@@ -1,23 +1,54 @@
-"""Provision: the task image (cached), the trial's network, sidecars and main container."""
+"""Provision: the task image (cached), then the trial's environment from a typed plan.
+
+This phase decides what to start (the plan: image, sidecars and their data, resource
+overrides); the trial's runtime decides how.
+"""
 
 from __future__ import annotations
 
-from opsbench.runtime.environment import (
-    Archive,
-    EnvironmentPlan,
-    SidecarData,
-    TrialEnvironment,
-    sidecar_plans,
-)
-from opsbench.runtime.images import ensure_task_image
-from opsbench.sandbox import Sandbox
+from collections.abc import Callable
+
+from opsbench.builtin_images import BUILTIN_SIDECARS
+from opsbench.models.spec import TaskSpec
+from opsbench.paths import JobPaths
+from opsbench.runtime.base import Archive, EnvironmentPlan, SidecarPlan, TrialEnvironment
 from opsbench.trial.state import TrialState
+
+SidecarData = Callable[[str], tuple[list[Archive], list[Archive]]]
+"""name -> (archives for the sidecar, archives for the main container), for built-ins."""
 
 
 def build_image(state: TrialState) -> None:
     timeout = state.spec.environment.timeouts.build_sec
-    state.image = ensure_task_image(state.task.environment, state.spec.id, timeout)
+    state.image = state.runtime.ensure_image(state.task.environment, state.spec.id, timeout)
     state.log(f"image {state.image}")
+
+
+def sidecar_plans(
+    spec: TaskSpec, data: SidecarData | None
+) -> tuple[list[SidecarPlan], list[Archive]]:
+    """Sidecars the task declares; `data(name)` gives (sidecar, main) archives for built-ins."""
+    plans: list[SidecarPlan] = []
+    main_archives: list[Archive] = []
+    for name in spec.environment.sidecars:
+        builtin = BUILTIN_SIDECARS[name]
+        side, main = data(name) if data else ([], [])
+        main_archives.extend(main)
+        plans.append(
+            SidecarPlan(name, builtin.image, builtin.port, list(builtin.healthcheck), archives=side)
+        )
+    for custom in spec.environment.custom_sidecars:
+        plans.append(
+            SidecarPlan(
+                custom.name,
+                custom.image,
+                custom.port,
+                ["CMD-SHELL", custom.healthcheck],
+                dict(custom.environment),
+                custom.command,
+            )
+        )
+    return plans, main_archives
 
 
 def _sidecar_data(state: TrialState) -> SidecarData:
@@ -28,7 +59,7 @@ def _sidecar_data(state: TrialState) -> SidecarData:
             return [], []
         from opsbench.o11y import prepare_o11y  # built once per scenario clock, cached
 
-        cache = state.paths.dir.parent / ".cache"
+        cache = JobPaths.of_trial(state.paths).cache
         prepared = prepare_o11y(cache, state.config.scenario_time, state.config.seed)
         return (
             [Archive(a.path, a.data) for a in prepared.sidecar],
@@ -38,9 +69,9 @@ def _sidecar_data(state: TrialState) -> SidecarData:
     return data
 
 
-def provision(state: TrialState) -> Sandbox:
+def plan_environment(state: TrialState) -> EnvironmentPlan:
     sidecars, main_archives = sidecar_plans(state.spec, _sidecar_data(state))
-    plan = EnvironmentPlan(
+    return EnvironmentPlan(
         job=state.config.job_name,
         trial=state.config.trial_name,
         image=state.image,
@@ -50,5 +81,9 @@ def provision(state: TrialState) -> Sandbox:
         cpus=state.config.override_cpus,
         memory_mb=state.config.override_memory_mb,
     )
-    state.env = TrialEnvironment(plan, state.log)
-    return state.env.provision(state.spec.environment.timeouts.provision_sec)
+
+
+def provision(state: TrialState) -> TrialEnvironment:
+    timeout = state.spec.environment.timeouts.provision_sec
+    state.env = state.runtime.provision(plan_environment(state), timeout, state.log)
+    return state.env

@@ -10,9 +10,9 @@ def restore(state: TrialState) -> None:
     if env is None:
         return
     try:
-        if env.sandbox is not None and env.main_state().get("Running"):
+        if env.main_state().running:
             for step in state.spec.restore:
-                out = env.sandbox.exec(step.run, timeout=step.timeout_sec, user=step.user)
+                out = env.verifier.exec(step.run, timeout=step.timeout_sec, user=step.user)
                 if out.exit_code != 0:
                     state.log(f"restore step exited {out.exit_code}: {out.stderr[-300:]}")
     except Exception as exc:  # restore must never stop teardown

@@ -4,7 +4,8 @@
 
 The first failure decides the outcome (classified by `opsbench.failures`); restore and
 record always run, so no container or network outlives its trial and `result.json` is
-always written — last, atomically — even on Ctrl-C.
+always written — last, atomically — even on Ctrl-C. The template speaks only to the
+`Runtime` it is given (Docker unless told otherwise) and the environment it provisions.
 """
 
 from __future__ import annotations
@@ -17,6 +18,8 @@ from opsbench.models.spec import TaskSpec
 from opsbench.models.trajectory import write_json_atomic
 from opsbench.models.trial import TrialConfig
 from opsbench.paths import TaskPaths, TrialPaths
+from opsbench.runtime.base import Runtime
+from opsbench.runtime.environment import DockerRuntime
 from opsbench.trial.agent import run_agent
 from opsbench.trial.prepare import prepare
 from opsbench.trial.provision import build_image, provision
@@ -27,36 +30,41 @@ from opsbench.trial.verify import verify
 
 
 def run_trial(
-    config: TrialConfig, trial_dir: Path, cancel: threading.Event | None = None
+    config: TrialConfig,
+    trial_dir: Path,
+    cancel: threading.Event | None = None,
+    runtime: Runtime | None = None,
 ) -> TrialResult:
     paths = TrialPaths(trial_dir)
     paths.make()
     write_json_atomic(paths.config, config.model_dump(mode="json"))
     task = TaskPaths(Path(config.task_dir))
     spec = TaskSpec.model_validate_json(task.spec_json.read_text())
-    state = TrialState(config, paths, task, spec, cancel or threading.Event())
+    state = TrialState(
+        config, paths, task, spec, cancel or threading.Event(), runtime or DockerRuntime()
+    )
     try:
         with state.phase("preflight"):
             state.check_cancel()
             build_image(state)
         with state.phase("provision"):
             state.check_cancel()
-            verifier_box = provision(state)
+            env = provision(state)
         with state.phase("prepare"):
             state.check_cancel()
-            prepare(state, verifier_box)
-        assert state.env is not None
+            prepare(state, env.verifier)
         with state.phase("agent"):
             state.check_cancel()
-            run_agent(state, state.env.agent_sandbox())
+            run_agent(state, env.agent_sandbox())
         with state.phase("verify"):
-            verify(state, verifier_box)
+            verify(state, env)
     except BaseException as exc:
         state.fail(exc, "unknown")  # no-op when a phase already classified it
         if not isinstance(exc, Exception):
-            _finish(state)
-            raise
-    return _finish(state)
+            raise  # Ctrl-C: torn down and recorded below, then passed on
+    finally:
+        result = _finish(state)
+    return result
 
 
 def _finish(state: TrialState) -> TrialResult:

@@ -1,4 +1,5 @@
-"""What a trial knows while it runs: config, paths, its log, phase timings, its outcome."""
+"""What a trial knows while it runs: config, paths, its runtime and environment, its log,
+phase timings, its outcome."""
 
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ from opsbench.models.result import ExceptionInfo, Outcome, PhaseTiming, Rewards,
 from opsbench.models.spec import TaskSpec
 from opsbench.models.trial import TrialConfig
 from opsbench.paths import TaskPaths, TrialPaths
-from opsbench.runtime.environment import TrialEnvironment
+from opsbench.runtime.base import Runtime, TrialEnvironment
 
 log = logging.getLogger(__name__)
 
@@ -28,6 +29,7 @@ class TrialState:
     task: TaskPaths
     spec: TaskSpec
     cancel: threading.Event
+    runtime: Runtime
     started_at: datetime = field(default_factory=lambda: datetime.now(UTC))
     phases: dict[str, PhaseTiming] = field(default_factory=dict)
     outcome: Outcome | None = None

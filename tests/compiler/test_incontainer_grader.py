@@ -2,8 +2,10 @@
 
 Harbor's `tests/test.sh` runs `python3 -m opsbench_grading.incontainer spec.json
 /logs/verifier` inside the task container. Here a task whose checks are harmless host
-commands is compiled and its copied grader is run with the standard library only
-(`python -S`: no site-packages, so nothing of opsbench or its dependencies is importable).
+commands is compiled and its copied grader is run as the task image runs it: the standard
+library plus the pinned pydantic (and promql-parser) the image installs. `python -S` with
+only that site-packages directory on the path: no `.pth` file is read, so opsbench's
+editable install is not importable and every opsbench module comes from the zip.
 """
 
 from __future__ import annotations
@@ -13,7 +15,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pydantic
+
 from tests.compiler.conftest import Project, spec_yaml
+
+SITE_PACKAGES = Path(pydantic.__file__).parent.parent
+"""Where pydantic is installed: the task image has it (and promql-parser) system-wide."""
 
 
 def _grade(task_dir: Path, out: Path) -> subprocess.CompletedProcess[str]:
@@ -28,7 +35,10 @@ def _grade(task_dir: Path, out: Path) -> subprocess.CompletedProcess[str]:
             str(out),
         ],
         cwd=out.parent,
-        env={"PYTHONPATH": str(tests_dir / "opsbench_grading.zip"), "PATH": "/usr/bin:/bin"},
+        env={
+            "PYTHONPATH": f"{tests_dir / 'opsbench_grading.zip'}:{SITE_PACKAGES}",
+            "PATH": "/usr/bin:/bin",
+        },
         capture_output=True,
         text=True,
         timeout=120,
@@ -136,3 +146,31 @@ def test_answer_and_grounding_checks_are_ungraded_in_harbor(
     assert reward["partial"] is True
     details = json.loads((out / "grading_details.json").read_text())
     assert [c["name"] for c in details["checks"]] == ["hello"]
+
+
+def test_the_zip_carries_every_opsbench_module_the_grader_imports(project: Project) -> None:
+    """The typed grader needs the spec and verdict models; a module left out of the zip
+    would make every Harbor run fail, so the copied grader must import from the zip only."""
+    assert project.sync().code == 0
+    bundle = project.tasks / "nginx-bad-upstream" / "tests" / "opsbench_grading.zip"
+    probe = (
+        "import importlib.util, sys\n"
+        "import opsbench_grading.incontainer, opsbench.models.verdict\n"
+        "mods = [m.__file__ for n, m in sys.modules.items() if n.split('.')[0] in "
+        "('opsbench', 'opsbench_grading')]\n"
+        "print(all(f.startswith(sys.argv[1]) for f in mods), len(mods))\n"
+        "print(importlib.util.find_spec('grading'))\n"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-S", "-c", probe, str(bundle)],
+        env={"PYTHONPATH": f"{bundle}:{SITE_PACKAGES}", "PATH": "/usr/bin:/bin"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+    assert proc.returncode == 0, proc.stderr
+    from_zip, count = proc.stdout.split()[:2]
+    assert from_zip == "True" and int(count) >= 8
+    assert proc.stdout.splitlines()[1] == "None"  # the host's grading package is not in reach

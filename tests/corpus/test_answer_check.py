@@ -28,11 +28,9 @@ def _shell(command: str, user: str, timeout: float) -> ExecResult:
     return ExecResult(proc.returncode, proc.stdout, proc.stderr)
 
 
-def _check(**fields: Any) -> dict[str, Any]:
-    """A check as the grader sees it: the validated model dumped to JSON."""
-    model = AnswerCheck.model_validate({"kind": "answer", "name": "n", **fields})
-    dumped: dict[str, Any] = model.model_dump(mode="json")
-    return dumped
+def _check(**fields: Any) -> AnswerCheck:
+    """A check as the grader sees it: the spec's validated model."""
+    return AnswerCheck.model_validate({"kind": "answer", "name": "n", **fields})
 
 
 def _ctx(answer: str, **kw: Any) -> CheckContext:

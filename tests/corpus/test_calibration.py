@@ -29,12 +29,14 @@ def images() -> None:
         ensure_sidecars,
         ensure_task_base,
         ensure_upstream_base,
+        ensure_verifier,
         resolve_ca_bundle,
     )
 
     ensure_upstream_base()
     ensure_task_base(REPO / "environment", resolve_ca_bundle(None))
     ensure_sidecars(REPO / "environment")
+    ensure_verifier(REPO / "environment")
 
 
 @pytest.mark.timeout(1200)

@@ -7,8 +7,8 @@ touching the real engine (which other people's runs share):
 - `abort`: every open connection is cut and new ones are accepted and closed at once
   (connection aborted / remote disconnected);
 - `refuse`: the socket is gone (connection refused); `forward` listens again;
-- `exec500`: requests that create or start an exec get `500 Internal Server Error`, the
-  rest pass (an engine failing while serving).
+- `checks500`: the requests a check makes (exec create/start, file archive, process list)
+  get `500 Internal Server Error`, the rest pass (an engine failing while serving).
 """
 
 from __future__ import annotations
@@ -21,7 +21,10 @@ import threading
 from pathlib import Path
 
 UPSTREAM = "/var/run/docker.sock"
-_EXEC_REQUEST = re.compile(rb"^POST /(v[\d.]+/)?(containers/[^/ ]+/exec|exec/[^/ ]+/start) ")
+_CHECK_REQUEST = re.compile(
+    rb"^(POST /(v[\d.]+/)?(containers/[^/ ]+/exec|exec/[^/ ]+/start) "
+    rb"|GET /(v[\d.]+/)?containers/[^/ ]+/(archive|top)[? ])"
+)
 _BODY_500 = b'{"message":"injected engine failure"}'
 _ERROR_500 = (
     b"HTTP/1.1 500 Internal Server Error\r\nContent-Type: application/json\r\n"
@@ -45,7 +48,7 @@ class EngineProxy:
         return f"unix://{self.path}"
 
     def set_mode(self, mode: str) -> None:
-        assert mode in {"forward", "abort", "refuse", "exec500"}, mode
+        assert mode in {"forward", "abort", "refuse", "checks500"}, mode
         with self._lock:
             previous, self.mode = self.mode, mode
         if mode in {"abort", "refuse"}:
@@ -109,7 +112,7 @@ class EngineProxy:
                 data = src.recv(65536)
                 if not data or self.mode in {"abort", "refuse"}:
                     break
-                if from_client and self.mode == "exec500" and _EXEC_REQUEST.match(data):
+                if from_client and self.mode == "checks500" and _CHECK_REQUEST.match(data):
                     self.requests_failed += 1
                     src.sendall(_ERROR_500)
                     break

@@ -16,7 +16,12 @@ from opsbench.models.result import TrialResult
 from opsbench.models.trial import TrialConfig
 from opsbench.paths import JobPaths, ProjectPaths, TaskPaths, TrialPaths
 from opsbench.runtime.docker import list_labelled
-from opsbench.runtime.images import ensure_task_base, ensure_upstream_base, resolve_ca_bundle
+from opsbench.runtime.images import (
+    ensure_task_base,
+    ensure_upstream_base,
+    ensure_verifier,
+    resolve_ca_bundle,
+)
 from opsbench.sync import sync
 from opsbench.trial.run import run_trial
 
@@ -31,6 +36,7 @@ def docker_images() -> None:
     """The base images (preflight normally built them already: then this is instant)."""
     ensure_upstream_base()
     ensure_task_base(REPO / "environment", resolve_ca_bundle(None))
+    ensure_verifier(REPO / "environment")
 
 
 @pytest.fixture

@@ -23,7 +23,7 @@ class SolveThenExecsFail(Agent):
 
     def run(self, instruction: str, sandbox: Sandbox, context: AgentContext) -> None:
         sandbox.exec("echo done > /root/done", user="root")
-        engine_proxy.current().set_mode("exec500")
+        engine_proxy.current().set_mode("checks500")
 
 
 class EngineGoesAway(Agent):

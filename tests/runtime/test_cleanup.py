@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import socket
 
-from opsbench.images import TASK_BASE
+from opsbench.builtin_images import TASK_BASE
 from opsbench.runtime.docker import (
     LABEL_JOB,
     LABEL_OWNER,

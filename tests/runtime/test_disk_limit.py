@@ -18,11 +18,12 @@ environment:
   resources: {cpus: 0.5, memory_mb: 128, pids: 64, storage_mb: 64}
   timeouts: {agent_sec: 60}
 solution:
-  - run: "dd if=/dev/zero of=/root/data bs=1M count=${MB} status=none; sync; sleep 8"
+  - run: "dd if=/dev/zero of=/root/data bs=1M count=${MB} status=none; sync; sleep 8; echo written > /root/ok"
 checks:
-  - kind: command
+  - kind: file
     name: wrote
-    run: test -s /root/data
+    path: /root/ok
+    contains: written
 """
 
 

@@ -43,7 +43,7 @@ environment:
   timeouts: {agent_sec: 30, provision_sec: 30}
   custom_sidecars:
     - name: web
-      image: opsbench-base:1
+      image: opsbench-base:2
       port: 8000
       command: ["bash", "-c", "mkdir -p /srv && echo {{ marker }} > /srv/marker.txt && cd /srv && exec python3 -m http.server 8000"]
       healthcheck: "curl -sf http://localhost:8000/marker.txt"

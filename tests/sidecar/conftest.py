@@ -47,12 +47,14 @@ def sidecar_image() -> str:
         ensure_sidecars,
         ensure_task_base,
         ensure_upstream_base,
+        ensure_verifier,
         resolve_ca_bundle,
     )
 
     ensure_upstream_base()
     ensure_task_base(REPO / "environment", resolve_ca_bundle(None))
     ensure_sidecars(REPO / "environment")
+    ensure_verifier(REPO / "environment")
     return SIDECAR_IMAGE
 
 

@@ -124,7 +124,7 @@ def test_archives_have_the_layout_the_runtime_extracts(o11y_data: O11yData) -> N
 
 
 def test_log_files_land_in_a_task_container(o11y_data: O11yData, rendered: Rendered) -> None:
-    from opsbench.images import TASK_BASE
+    from opsbench.builtin_images import TASK_BASE
     from opsbench.runtime.docker import client, labels
 
     container = client().containers.create(

@@ -1,0 +1,126 @@
+"""Verdict models: what grading decides, and the verifier files that hold it.
+
+One family from grader to report: `grading.grader.grade` returns these, the trial writes
+them (`verifier/grading_details.json`, `verifier/reward.json`, `verifier/evidence.json`),
+and regrade, the reports and the metrics read them back with the loaders below. `Rewards`
+is also `TrialResult.rewards`: its five fields are declared here and nowhere else.
+
+The in-container (Harbor) grader imports this module from the zip each task carries, so
+it imports nothing but pydantic and the spec models.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from opsbench.models.spec import Criterion, TaskSpec
+
+
+class Model(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class CheckVerdict(Model):
+    """One deterministic check, with the raw evidence it was decided on."""
+
+    name: str
+    kind: str
+    weight: float
+    passed: bool
+    message: str
+    evidence: dict[str, Any] = Field(default_factory=dict)
+
+
+class RuleVerdict(Model):
+    """One compliance rule. `passed` None: the rule could not be graded (Harbor has no
+    audit record); it never fails the compliance gate."""
+
+    name: str
+    kind: str
+    passed: bool | None
+    message: str
+    evidence: list[dict[str, Any]] = Field(default_factory=list)
+
+
+class CriterionVerdict(Model):
+    """One rubric criterion as the judge answered it; `ungraded` is never a NO."""
+
+    name: str
+    criterion: str
+    weight: float
+    verdict: Literal["yes", "no", "ungraded"]
+    explanation: str = ""
+    fact: str | None = Field(None, description="The canonical fact the judge was given.")
+
+    @property
+    def passed(self) -> bool | None:
+        return None if self.verdict == "ungraded" else self.verdict == "yes"
+
+    @classmethod
+    def ungraded(cls, criterion: Criterion, reason: str) -> CriterionVerdict:
+        """A criterion no judge could answer, with why: left out of the reward, never 0."""
+        return cls(
+            name=criterion.name,
+            criterion=criterion.criterion,
+            weight=criterion.weight,
+            verdict="ungraded",
+            explanation=reason,
+        )
+
+
+class Rewards(Model):
+    """The verifier's verdict: two gates, a partial-credit reward, and `passed`."""
+
+    reward: float = Field(ge=0, le=1)
+    task: bool
+    compliance: bool
+    passed: bool
+    partial: bool = Field(False, description="Some components were ungraded (no judge).")
+
+
+class Provenance(Model):
+    """Who regraded a trial, and where the outputs it replaced went."""
+
+    grader_version: str
+    judge_model: str | None
+    regraded_at: str
+    previous: str
+
+
+class GradingDetails(Model):
+    """`verifier/grading_details.json`: every verdict, and the score they add up to."""
+
+    checks: list[CheckVerdict] = Field(default_factory=list)
+    compliance: list[RuleVerdict] = Field(default_factory=list)
+    rubric: list[CriterionVerdict] = Field(default_factory=list)
+    score: Rewards
+    provenance: Provenance | None = None
+
+    def dump(self) -> dict[str, Any]:
+        """The file's JSON; `provenance` appears once a regrade sets it, as it always has."""
+        return self.model_dump(mode="json", exclude=set() if self.provenance else {"provenance"})
+
+
+class Evidence(Model):
+    """`verifier/evidence.json`: what verify saw in the live environment, for regrades.
+
+    The environment is gone after the trial, so check verdicts and resolved facts are kept
+    with a copy of the spec they were graded against.
+    """
+
+    spec: TaskSpec | None = None
+    checks: list[CheckVerdict] = Field(default_factory=list)
+    facts: dict[str, str] = Field(default_factory=dict)
+
+
+def read_grading_details(path: Path) -> GradingDetails:
+    """`grading_details.json` as written by verify or regrade (raises OSError, ValueError)."""
+    return GradingDetails.model_validate_json(path.read_bytes())
+
+
+def read_evidence(path: Path) -> Evidence:
+    """`evidence.json` as written by verify (raises OSError, ValueError)."""
+    return Evidence.model_validate_json(path.read_bytes())

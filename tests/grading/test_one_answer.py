@@ -1,0 +1,72 @@
+"""Answers are read once per field, and grounding matches whole tokens."""
+
+from __future__ import annotations
+
+from grading.checks import CheckContext, ExecResult, read_field, run_check, seen_as_token
+from opsbench.models.spec import AnswerCheck, TranscriptCheck
+
+ROOT = TranscriptCheck(
+    kind="transcript",
+    name="root",
+    answer_matches=r"(?m)^\W*ROOT_SERVICE:\W*([a-z][a-z0-9-]*)",
+    must_cite=["payments"],
+)
+COUNT = AnswerCheck(
+    kind="answer", name="count", pattern=r"(?m)^\W*COUNT:\W*([0-9][0-9,]*)", value=42
+)
+SEEN = ["service=payments status=502 upstream=card-processor", "checkout retried"]
+
+
+def _ctx(answer: str, seen: list[str] | None = None) -> CheckContext:
+    def no_exec(command: str, user: str, timeout: float) -> ExecResult:
+        raise AssertionError("answer checks with a fixed value run nothing")
+
+    return CheckContext(exec=no_exec, final_answer=answer, tool_outputs=seen or SEEN)
+
+
+def test_the_right_answer_alone_passes() -> None:
+    assert run_check(ROOT, _ctx("ROOT_SERVICE: payments\n")).passed
+    assert run_check(COUNT, _ctx("COUNT: 42\n")).passed
+
+
+def test_every_candidate_on_separate_lines_is_ambiguous() -> None:
+    answer = "ROOT_SERVICE: gateway\nROOT_SERVICE: checkout\nROOT_SERVICE: payments\n"
+    verdict = run_check(ROOT, _ctx(answer, [*SEEN, "gateway", "checkout"]))
+    assert not verdict.passed
+    assert "ambiguous: several values for one field" in verdict.message
+
+
+def test_a_list_on_the_field_line_is_ambiguous() -> None:
+    for answer in ("ROOT_SERVICE: payments, checkout", "ROOT_SERVICE: payments or checkout"):
+        verdict = run_check(ROOT, _ctx(answer, [*SEEN, "checkout"]))
+        assert not verdict.passed, answer
+        assert "a list of candidates" in verdict.message
+    verdict = run_check(COUNT, _ctx("COUNT: 42, 40, 44"))
+    assert not verdict.passed and "ambiguous" in verdict.message
+
+
+def test_the_same_value_twice_is_one_answer() -> None:
+    assert run_check(ROOT, _ctx("ROOT_SERVICE: payments\n...\nROOT_SERVICE: Payments\n")).passed
+    assert run_check(COUNT, _ctx("COUNT: 42\nso COUNT: 42\n")).passed
+    assert run_check(COUNT, _ctx("COUNT: 4,2\n")).passed, "a digit separator, not a list"
+
+
+def test_a_wrong_single_answer_fails_as_not_the_answer() -> None:
+    verdict = run_check(ROOT, _ctx("ROOT_SERVICE: checkout", [*SEEN]))
+    assert not verdict.passed
+    assert "not the answer: checkout" in verdict.message
+
+
+def test_grounding_is_whole_tokens_not_substrings() -> None:
+    assert seen_as_token("no", "answer: no") is True
+    assert seen_as_token("no", "node not found; cannot") is False
+    assert seen_as_token("pay", "payments") is False
+    assert seen_as_token("payments", "service=payments status") is True
+    verdict = run_check(ROOT, _ctx("ROOT_SERVICE: payments", ["paymentsvc is down"]))
+    assert not verdict.passed and "never seen in tool output" in verdict.message
+
+
+def test_read_field_keeps_every_value() -> None:
+    field = read_field(ROOT.answer_matches, "ROOT_SERVICE: a\nROOT_SERVICE: b")
+    assert field.values == ["a", "b"]
+    assert field.ambiguity(["a", "b"]).startswith("several values")
