@@ -102,6 +102,42 @@ def _add_report(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
     report_cmd.add_parsers(sub)
 
 
+def _add_release(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    from opsbench.commands import release_cmd
+
+    release_cmd.add_parsers(sub)
+
+
+def _add_submissions(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    from opsbench.commands import submission_cmd
+
+    submission_cmd.add_parsers(sub)
+
+
+def _add_audit(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    from opsbench.commands import audit_cmd
+
+    audit_cmd.add_parsers(sub)
+
+
+def _add_store(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    from opsbench.commands import store_cmd
+
+    store_cmd.add_parsers(sub)
+
+
+def _add_trends(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    from opsbench.commands import trends_cmd
+
+    trends_cmd.add_parsers(sub)
+
+
+def _add_view(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    from opsbench.commands import view_cmd
+
+    view_cmd.add_parsers(sub)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="opsbench",
@@ -119,6 +155,12 @@ def build_parser() -> argparse.ArgumentParser:
         _add_regrade,
         _add_validate,
         _add_report,
+        _add_release,
+        _add_submissions,
+        _add_audit,
+        _add_store,
+        _add_trends,
+        _add_view,
     ):
         add(sub)
     return parser

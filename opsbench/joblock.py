@@ -6,8 +6,8 @@ that writes into a job directory holds an exclusive lock on it for its whole lif
 
 - `job`, `suite` and `validate` take it at once and refuse if it is held, naming the
   holder's pid and host;
-- `regrade` and `report` (and any reader that writes) wait up to `--wait` seconds, then
-  refuse just as clearly.
+- `regrade`, `report` and `store ingest` (any reader that writes, or needs a finished job)
+  wait up to `--wait` seconds, then refuse just as clearly.
 
 The lock is an OS file lock (`filelock`, flock underneath) on `<dir>/.opsbench.lock`: the
 kernel releases it when its holder dies however it dies, so a dead holder never blocks a
@@ -161,7 +161,11 @@ def read_holder(directory: Path) -> Holder | None:
 
 def _refusal(directory: Path, who: str, command: str, waited: float = 0.0) -> str:
     after = f" after waiting {waited:g}s" if waited else ""
-    hint = " (pass --wait SECONDS to wait for it)" if command in {"regrade", "report"} else ""
+    hint = (
+        " (pass --wait SECONDS to wait for it)"
+        if command in {"regrade", "report", "store ingest"}
+        else ""
+    )
     return (
         f"{directory}: in use by {who}; {command} refused{after}{hint}. "
         "Let that run finish or stop it, then rerun."

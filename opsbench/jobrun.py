@@ -205,10 +205,14 @@ def execute(
 
 def finish_job(job: JobPaths, display: Display) -> None:
     """The job's result.json summary and run_report.html, from artifacts alone."""
+    from opsbench.audit import audit_job
     from opsbench.metrics import load_results, summarize_job
 
-    summary = summarize_job(load_results(job.dir))
+    summary = summarize_job(load_results(job.dir), audit_job(job.dir))
     write_json_atomic(job.result, summary.model_dump(mode="json"))
+    from opsbench.store.autoingest import ingest_finished  # never raises: the job is done
+
+    ingest_finished(job.dir, display)
     try:
         from reporting.run_report import write_run_report
 

@@ -149,8 +149,9 @@ class AuditedSandbox(Sandbox):
                 "exit_code": exit_code,
                 "duration_sec": round(duration, 3),
                 "timed_out": timed_out,
-                "stdout": truncate(stdout, 4000),
-                "stderr": truncate(stderr, 2000),
+                # As much as an agent is shown (OUTPUT_LIMIT): grounding reads this record.
+                "stdout": truncate(stdout, OUTPUT_LIMIT),
+                "stderr": truncate(stderr, OUTPUT_LIMIT // 4),
             }
             with self.log_path.open("a", encoding="utf-8") as fh:
                 fh.write(json.dumps(entry, ensure_ascii=False) + "\n")

@@ -18,6 +18,7 @@ from opsbench import __version__
 from opsbench.errors import OpsbenchError
 from opsbench.metrics import HeadToHead, JobSummary, Scores, head_to_head, summarize_job
 from reporting import charts, fmt, ownership
+from reporting.history import VariantHistory, histories
 from reporting.load import JobArtifacts, config_value, job_dirs_in, load_job
 from reporting.render import generated_at, render, write_page
 from reporting.run_report import render_run_report
@@ -34,6 +35,8 @@ class VariantColumn:
     summary: JobSummary
     report_href: str
     scenario_time: str
+    history: VariantHistory | None = None
+    """The variant's runs in the results store, when the store holds this job."""
 
     @property
     def scores(self) -> Scores:
@@ -100,13 +103,14 @@ def write_comparison(
         )
     ownership.check_may_replace(target, inputs, force=force)
     loaded = []
+    links = histories(job_dirs)
     for d in job_dirs:
         job = load_job(d)
         summary = summarize_job(job.results)
         if build_reports or not job.paths.report.is_file():
-            render_run_report(job, summary)
+            render_run_report(job, summary, history=links.get(d.resolve()))
         loaded.append((job, summary))
-    return write_comparison_of(loaded, target, inputs)
+    return write_comparison_of(loaded, target, links, inputs)
 
 
 def default_comparison_path(job_dirs: Sequence[Path]) -> Path:
@@ -126,9 +130,15 @@ def default_comparison_path(job_dirs: Sequence[Path]) -> Path:
 
 
 def write_comparison_of(
-    loaded: Sequence[tuple[JobArtifacts, JobSummary]], out: Path, inputs: str = ""
+    loaded: Sequence[tuple[JobArtifacts, JobSummary]],
+    out: Path,
+    links: dict[Path, VariantHistory] | None = None,
+    inputs: str = "",
 ) -> Path:
-    variants = [variant_of(job, summary, out) for job, summary in loaded]
+    links = histories([job.paths.dir for job, _ in loaded]) if links is None else links
+    variants = [
+        variant_of(job, summary, out, links.get(job.paths.dir.resolve())) for job, summary in loaded
+    ]
     variants.sort(
         key=lambda v: (-(v.scores.passed.value or 0.0), -(v.scores.reward.value or 0.0), v.name)
     )
@@ -136,7 +146,9 @@ def write_comparison_of(
     return write_page(out, html)
 
 
-def variant_of(job: JobArtifacts, summary: JobSummary, out: Path) -> VariantColumn:
+def variant_of(
+    job: JobArtifacts, summary: JobSummary, out: Path, history: VariantHistory | None = None
+) -> VariantColumn:
     cfg = job.config
     first = job.results[0].variant if job.results else None
     href = os.path.relpath(job.paths.report, out.parent).replace(os.sep, "/")
@@ -150,6 +162,7 @@ def variant_of(job: JobArtifacts, summary: JobSummary, out: Path) -> VariantColu
         summary=summary,
         report_href=href,
         scenario_time=job.scenario_time,
+        history=history,
     )
 
 

@@ -246,7 +246,12 @@ class FileCheck(CheckBase):
     exists: bool = True
     contains: Regex | None = None
     not_contains: Regex | None = None
-    mode: str | None = Field(None, pattern=r"^[0-7]{3,4}$")
+    mode: str | None = Field(None, pattern=r"^[0-7]{3,4}$", description="Exactly this mode.")
+    forbid_mode_bits: str | None = Field(
+        None,
+        pattern=r"^[0-7]{3,4}$",
+        description="None of these bits may be set (e.g. 0077: nothing for group or others).",
+    )
     owner: str | None = None
 
     _re1 = field_validator("contains", "not_contains")(
@@ -296,6 +301,11 @@ class TranscriptCheck(CheckBase):
     must_cite: list[str] = Field(
         default_factory=list, description="Identifiers the answer must cite (ground truth)."
     )
+    ground: bool = Field(
+        True,
+        description="Require each cited value to have been returned by the agent's commands; "
+        "false for values that are not identifiers of the environment (a yes/no, a stem).",
+    )
 
     _re1 = field_validator("answer_matches")(lambda v: _compile_regex(v))
 
@@ -303,8 +313,8 @@ class TranscriptCheck(CheckBase):
 class AnswerCheck(CheckBase):
     """A number in the final answer, compared with a canonical value within a tolerance.
 
-    `pattern` captures the number (its last match counts; `,` and `_` separators are
-    ignored). The canonical value is the top series of a PromQL `query` at the scenario
+    `pattern` captures the number (read once per field: two different numbers, or a list,
+    fail as ambiguous; `,` and `_` separators are ignored). The canonical value is the top series of a PromQL `query` at the scenario
     time, the number a `run` command prints in the task container (`$SCENARIO_TIME` holds
     the scenario clock in Unix seconds), or a fixed `value`: exactly one of the three.
     It passes when the difference is within `tolerance` or within `tolerance_pct` percent

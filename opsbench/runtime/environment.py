@@ -69,7 +69,8 @@ class DockerEnvironment(TrialEnvironment):
     def __init__(self, plan: EnvironmentPlan, trial_log: TrialLog) -> None:
         self.plan = plan
         self.say = trial_log
-        suffix = hashlib.sha256(f"{plan.job}/{plan.trial}".encode()).hexdigest()[:10]
+        identity = f"{plan.instance}\0{plan.job}/{plan.trial}"
+        suffix = hashlib.sha256(identity.encode()).hexdigest()[:10]
         self.prefix = f"opsbench-{suffix}"
         self.network: Any = None
         self.containers: list[Any] = []
