@@ -150,6 +150,8 @@ def run_check(check: Check, ctx: CheckContext) -> CheckVerdict:
     try:
         finding = runner(check, ctx)
     except Exception as exc:  # a broken check is a failed check, with the reason
+        if getattr(exc, "infrastructure", False):  # ...but an engine fault is nobody's verdict
+            raise
         finding = CheckFinding(False, f"check could not run: {exc}", {})
     return CheckVerdict(
         name=check.name,

@@ -52,6 +52,9 @@ def _add_preflight(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> 
         type=Path,
         help="CA bundle baked into images (TLS-intercepting proxies); env OPSBENCH_CA_BUNDLE",
     )
+    p.add_argument(
+        "--repair", action="store_true", help="repair a known engine start-up failure it finds"
+    )
     p.set_defaults(handler=_run_preflight)
 
 

@@ -10,6 +10,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from opsbench import joblock
+
 DATABASE_HELP = "database URL (default: env OPSBENCH_DATABASE_URL, else jobs/results.db)"
 
 
@@ -23,6 +25,7 @@ def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
     ingest = store_sub.add_parser("ingest", help="ingest job or suite directories (idempotent)")
     ingest.add_argument("paths", nargs="+", type=Path, metavar="PATH")
     add_database_argument(ingest)
+    ingest.add_argument("--wait", type=float, default=0.0, help="seconds to wait for a running job")
     ingest.set_defaults(handler=run_ingest)
     flush = store_sub.add_parser("flush", help="remove a job's rows from the store")
     flush.add_argument(
@@ -32,6 +35,7 @@ def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
     flush.set_defaults(handler=run_flush)
 
 
+@joblock.holding
 def run_ingest(args: argparse.Namespace) -> int:
     from opsbench.store.engine import display_url, open_store
     from opsbench.store.ingest import ingest_job, job_dirs
@@ -41,6 +45,7 @@ def run_ingest(args: argparse.Namespace) -> int:
     skipped = 0
     try:
         for job_dir in dirs:
+            joblock.take(job_dir, "store ingest", wait=args.wait)  # a running job is not done
             report = ingest_job(store, job_dir)
             print(
                 f"ingested {report.job} ({job_dir}): {report.trials} trials "

@@ -15,6 +15,8 @@ import argparse
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from opsbench import joblock
+
 if TYPE_CHECKING:  # the parser is built on every command: keep it light
     from opsbench.display import Display
     from opsbench.jobrun import JobSetup
@@ -54,6 +56,7 @@ def calibration_verdict(agent: str, result: TrialResult | None) -> tuple[bool, s
     return not r.task, text
 
 
+@joblock.holding
 def run(args: argparse.Namespace) -> int:
     from opsbench import redteam
     from opsbench.display import QuietDisplay
@@ -68,6 +71,7 @@ def run(args: argparse.Namespace) -> int:
     exploits = () if args.no_redteam else redteam.select(args.exploit)
     selection = compile_and_select(paths, list(args.task_name), args.path)
     display = QuietDisplay()
+    joblock.take(root.dir, "validate")
     setups = []
     tasks = selection.tasks
     for agent, subset in [("oracle", tasks), ("nop", tasks)] + [
@@ -77,6 +81,7 @@ def run(args: argparse.Namespace) -> int:
             agent=agent, n_attempts=1, job_name=agent, n_concurrent=args.n_concurrent
         )
         chosen = TaskSelection(subset, {t: selection.checksums[t] for t in subset})
+        joblock.take(root.job(agent).dir, "validate")
         setup = setup_job(build_job_config(request), root.job(agent), chosen)
         apply_setup(setup, suite=root)
         setups.append(setup)

@@ -11,9 +11,17 @@ from __future__ import annotations
 
 import re
 import typing
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SerializerFunctionWrapHandler,
+    field_validator,
+    model_serializer,
+    model_validator,
+)
 
 from opsbench.models.promql import validate_promql
 
@@ -53,6 +61,23 @@ class Resources(Strict):
     cpus: float = Field(1.0, gt=0, le=64)
     memory_mb: int = Field(512, ge=32, le=65536)
     pids: int = Field(256, ge=16, le=65536)
+    storage_mb: int | None = Field(
+        None,
+        ge=16,
+        le=1_048_576,
+        description="What the task container may write (its writable layer), in MB: "
+        "enforced by the engine where it can, else measured; past it the trial fails as "
+        "the agent's ('disk limit exceeded'). No limit by default.",
+    )
+
+    @model_serializer(mode="wrap")
+    def _omit_unset_storage(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        """Unset, it is left out, so every task compiled before it existed keeps its bytes
+        (and its checksum: no trial goes stale for a limit it does not have)."""
+        data: dict[str, Any] = handler(self)
+        if data.get("storage_mb") is None:
+            data.pop("storage_mb", None)
+        return data
 
 
 class Timeouts(Strict):

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from opsbench.failures import InfraError
+from opsbench.runtime import disk, engine, isolation
 from opsbench.runtime.base import (
     ContainerState,
     EnvironmentPlan,
@@ -79,6 +80,8 @@ class DockerEnvironment(TrialEnvironment):
         self._agent_handles: list[DockerSandbox] = []
         self._verifier: DockerVerifier | None = None
         self._verifier_started: Future[None] | None = None
+        self.isolation: isolation.Isolation | None = None
+        self.disk_watch: disk.DiskWatch | None = None
 
     # ----------------------------------------------------------------- start
 
@@ -93,6 +96,9 @@ class DockerEnvironment(TrialEnvironment):
             internal=spec.environment.network == "isolated",
             labels=labels(self.plan.job, self.plan.trial, "network"),
         )
+        if spec.environment.network == "isolated":  # host firewall: runtime/isolation.py
+            self.isolation = isolation.enforce(self.network, f"{self.plan.job}/{self.plan.trial}")
+            self.say(self.isolation.describe())
         endpoints = {}
         for sidecar in self.plan.sidecars:
             self.containers.append(self._create_sidecar(sidecar))
@@ -107,6 +113,7 @@ class DockerEnvironment(TrialEnvironment):
                 self._wait_healthy(sidecar, container, deadline)
         self.endpoints = endpoints
         self.sandbox = DockerSandbox(self.main, endpoints, "root", spec.environment.workdir)
+        self.disk_watch = disk.watch(self.main, spec.environment.resources.storage_mb, self.say)
 
     @property
     def verifier(self) -> DockerSandbox:
@@ -202,6 +209,7 @@ class DockerEnvironment(TrialEnvironment):
             cap_drop=["NET_RAW"] if env.network == "isolated" else None,
             init=True,
             detach=True,
+            **disk.create_options(env.resources.storage_mb),  # the engine's own size limit
         )
         for archive in self.plan.main_archives:
             self.main.put_archive(archive.path, archive.data)
@@ -269,6 +277,8 @@ class DockerEnvironment(TrialEnvironment):
         import docker.errors
 
         self.freeze()
+        disk.stop(self.disk_watch)
+        engine.settle_before_teardown(self)  # an engine outage must not leave containers
         if self.sandbox is not None:
             self.sandbox.close()
         if self._verifier is not None and self._verifier_started is not None:
@@ -279,6 +289,8 @@ class DockerEnvironment(TrialEnvironment):
             self._verifier = None
         _parallel([functools.partial(_remove, c) for c in self.containers])
         self.containers.clear()
+        engine.sweep_trial(self.plan.job, self.plan.trial)  # made during an outage, unknown
+        isolation.release(self.isolation)
         if self.network is not None:
             try:
                 self.network.remove()

@@ -32,6 +32,7 @@ from typing import Any
 from grading.checks import ExecResult, FileReader, FileState, ProcessLister, ProcessState
 from opsbench.builtin_images import VERIFIER_IMAGE
 from opsbench.failures import InfraError
+from opsbench.runtime import engine
 from opsbench.runtime.base import Verifier
 from opsbench.runtime.docker import client, labels
 from opsbench.runtime.sandbox_docker import DockerSandbox
@@ -142,6 +143,8 @@ class DockerVerifier(Verifier):
             stream, _ = self.main.get_archive(path)
         except docker.errors.NotFound:
             return FileState(exists=False)
+        except Exception as exc:  # the engine failing is nobody's verdict
+            engine.reraise(exc, f"reading {path}")
         data = io.BytesIO(b"".join(stream))
         with tarfile.open(fileobj=data) as tar:
             member = tar.next()
@@ -175,6 +178,8 @@ class DockerVerifier(Verifier):
             stream, _ = self.main.get_archive("/etc/passwd")
         except docker.errors.NotFound:
             return {}
+        except Exception as exc:
+            engine.reraise(exc, "reading /etc/passwd")
         with tarfile.open(fileobj=io.BytesIO(b"".join(stream))) as tar:
             member = tar.next()
             fh = tar.extractfile(member) if member is not None else None
@@ -188,7 +193,10 @@ class DockerVerifier(Verifier):
 
     def processes(self) -> list[dict[str, str]]:
         """The task container's processes as the engine lists them (host ps)."""
-        top = self.main.top(ps_args="-eo pid,ppid,uid,args")
+        try:
+            top = self.main.top(ps_args="-eo pid,ppid,uid,args")
+        except Exception as exc:
+            engine.reraise(exc, "listing processes")
         titles = [t.upper() for t in top.get("Titles", [])]
         return [dict(zip(titles, row, strict=False)) for row in top.get("Processes") or []]
 

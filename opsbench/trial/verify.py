@@ -9,11 +9,11 @@ from __future__ import annotations
 import secrets
 
 from grading.grader import GradingInput, GradingResult, Judge, grade
-from opsbench.failures import AgentError
 from opsbench.models.provider import ProviderSettings
 from opsbench.models.result import UsageCounters
 from opsbench.models.trajectory import load_trajectory, write_json_atomic
 from opsbench.paths import JobPaths, TrialPaths
+from opsbench.runtime import engine
 from opsbench.runtime.base import TrialEnvironment
 from opsbench.sandbox import read_commands
 from opsbench.trial.state import TrialState
@@ -22,9 +22,10 @@ from opsbench.trial.state import TrialState
 def verify(state: TrialState, env: TrialEnvironment) -> None:
     """Stop the agent's foreground leftovers, join the trusted verifier, grade."""
     status = env.main_state()
-    if not status.running:
-        why = "was OOM-killed" if status.oom_killed else "stopped"
-        raise AgentError(f"the task container {why} during the agent phase")
+    if not status.running:  # ask the engine why before blaming the agent
+        raise engine.explain_stop(env, status, state.started_at)
+    if engine.outage_since(state.started_at):
+        raise engine.EngineUnavailable("the Docker engine failed during this trial")
     verifier = env.open_verifier()
     stopped = verifier.stop_foreground()
     if stopped:
