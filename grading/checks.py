@@ -449,14 +449,28 @@ class FieldRead(NamedTuple):
 _LIST_SEPARATOR = re.compile(r"^\s*(?:[,/|;&+]|\bor\b|\band\b)\s*\S", re.IGNORECASE)
 
 
+_LABEL = re.compile(r"([A-Z][A-Z0-9_]{2,}):")
+
+
 def read_field(pattern: str, answer: str) -> FieldRead:
     """The field's value(s): each match's group 1, read once.
 
     Two different values (case-insensitive) are ambiguous, and so is a list of
-    candidates after the value on the field's own line (`a, b`, `a or b`, `a / b`).
+    candidates after the value on the field's own line (`a, b`, `a or b`, `a / b`), and
+    so are several lines for the field's label (`ROOT_ERROR:`) even where the pattern
+    captures only one of them (a pattern that names the candidates it accepts).
     """
     values: list[str] = []
-    listed = False
+    label = _LABEL.search(pattern)
+    lines = (
+        {
+            m.group(1).strip().rstrip(".").lower()
+            for m in re.finditer(rf"(?m)^\W*{label.group(1)}:[ \t]*(\S.*?)[ \t]*$", answer)
+        }
+        if label
+        else set()
+    )
+    listed = len(lines) > 1
     for match in re.finditer(pattern, answer, re.M):
         value = (match.group(1) if match.groups() else match.group(0)) or ""
         values.append(value.strip())

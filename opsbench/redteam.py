@@ -148,12 +148,17 @@ def _result(trial: TrialPaths) -> TrialResult | None:
 
 
 def passed_checks(trial: TrialPaths) -> list[str]:
-    """Names of the checks the trial passed, from `verifier/grading_details.json`."""
+    """Names of the checks the trial passed and that earn reward, from
+    `verifier/grading_details.json` (do-no-harm checks, weight 0, gate but earn nothing)."""
     try:
         details = json.loads(trial.grading_details.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return []
-    return [str(c["name"]) for c in details.get("checks", []) if c.get("passed")]
+    return [
+        str(c["name"])
+        for c in details.get("checks", [])
+        if c.get("passed") and float(c.get("weight", 1)) > 0
+    ]
 
 
 def judge(task_id: str, exploit: str, trial: TrialPaths, nop_passed: set[str]) -> Finding:

@@ -107,3 +107,17 @@ def test_read_field_keeps_every_value() -> None:
     field = read_field(ROOT.answer_matches, "ROOT_SERVICE: a\nROOT_SERVICE: b")
     assert field.values == ["a", "b"]
     assert field.ambiguity(["a", "b"]).startswith("several values")
+
+
+def test_several_lines_for_one_label_are_ambiguous_even_when_the_pattern_names_one() -> None:
+    closed = TranscriptCheck(
+        kind="transcript",
+        name="root-error",
+        answer_matches=r"(?m)^\W*ROOT_ERROR:.*?(cart lock timeout)",
+        must_cite=["cart lock timeout"],
+    )
+    seen = ["error=cart lock timeout service=checkout"]
+    shotgun = "ROOT_ERROR: disk full\nROOT_ERROR: cart lock timeout\nROOT_ERROR: oom\n"
+    verdict = run_check(closed, _ctx(shotgun, seen))
+    assert not verdict.passed and "ambiguous" in verdict.message
+    assert run_check(closed, _ctx("ROOT_ERROR: cart lock timeout\n", seen)).passed
