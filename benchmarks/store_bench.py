@@ -37,7 +37,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from benchmarks.report_bench import build_job  # noqa: E402
-from opsbench.store.artifacts import GradingRecord, JobRecord, TrialRecord, job_key  # noqa: E402
+from opsbench.store.artifacts import GradingRecord, IngestTrial, JobRecord, job_key  # noqa: E402
 from opsbench.store.engine import Store, open_store  # noqa: E402
 from opsbench.store.ingest import ingest_job, write_record  # noqa: E402
 from opsbench.store.tables import jobs  # noqa: E402
@@ -110,7 +110,7 @@ def synthetic_job(i: int, trials_per_job: int, rng: random.Random) -> JobRecord:
         outcome = rng.choices(("graded", "agent_error", "infra_error"), (90, 5, 5))[0]
         passed = outcome == "graded" and rng.random() < 0.6
         record.trials.append(
-            TrialRecord(
+            IngestTrial(
                 name=f"task-{task:03d}__{n % 5 + 1}",
                 row={
                     "trial_name": f"task-{task:03d}__{n % 5 + 1}",

@@ -70,7 +70,7 @@ FileReader = Callable[[str], FileState]
 
 
 @dataclass(frozen=True)
-class Observation:
+class SeenOutput:
     """One command the agent ran, and what it returned (stdout and stderr)."""
 
     command: str
@@ -104,7 +104,7 @@ class CheckContext:
     """Unix seconds of the scenario clock: PromQL checks query at this instant."""
     prometheus_url: str = "http://o11y:9090"
     final_answer: str = ""
-    observations: list[Observation] = field(default_factory=list)
+    observations: list[SeenOutput] = field(default_factory=list)
     """What the agent's commands returned, from the audit record (not its trajectory)."""
 
 
@@ -488,7 +488,7 @@ def seen_as_token(value: str, outputs: str) -> bool:
     return re.search(rx, outputs, re.IGNORECASE) is not None
 
 
-def grounded(value: str, observations: list[Observation]) -> bool:
+def grounded(value: str, observations: list[SeenOutput]) -> bool:
     """A command returned `value` on a line the agent had not typed itself.
 
     An output line that appears verbatim in that command or an earlier one is the agent's
@@ -596,7 +596,7 @@ def _answer(check: AnswerCheck, ctx: CheckContext) -> CheckFinding:
     return CheckFinding(right, verdict, evidence)
 
 
-def number_seen(value: float, allowed: float, observations: list[Observation]) -> bool:
+def number_seen(value: float, allowed: float, observations: list[SeenOutput]) -> bool:
     """A command returned a number within `allowed` of `value`, on a line not typed."""
     typed = ""
     for o in observations:

@@ -15,8 +15,8 @@ from grading.checks import (
     CheckContext,
     Exec,
     FileReader,
-    Observation,
     ProcessLister,
+    SeenOutput,
     run_check,
 )
 from grading.compliance import RuleInputs, evaluate_rule
@@ -98,6 +98,6 @@ def grade(inp: GradingInput) -> GradingResult:
     return GradingResult(details, evidence)
 
 
-def _observations(inp: GradingInput) -> list[Observation]:
+def _observations(inp: GradingInput) -> list[SeenOutput]:
     """Grounding reads the audit record opsbench wrote, never the agent's own trajectory."""
-    return [Observation(c.command, f"{c.stdout}\n{c.stderr}") for c in inp.commands]
+    return [SeenOutput(c.command, f"{c.stdout}\n{c.stderr}") for c in inp.commands]

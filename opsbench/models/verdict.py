@@ -19,11 +19,11 @@ from pydantic import BaseModel, ConfigDict, Field
 from opsbench.models.spec import Criterion, TaskSpec
 
 
-class Model(BaseModel):
+class VerdictModel(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
-class CheckVerdict(Model):
+class CheckVerdict(VerdictModel):
     """One deterministic check, with the raw evidence it was decided on."""
 
     name: str
@@ -34,7 +34,7 @@ class CheckVerdict(Model):
     evidence: dict[str, Any] = Field(default_factory=dict)
 
 
-class RuleVerdict(Model):
+class RuleVerdict(VerdictModel):
     """One compliance rule. `passed` None: the rule could not be graded (Harbor has no
     audit record); it never fails the compliance gate."""
 
@@ -45,7 +45,7 @@ class RuleVerdict(Model):
     evidence: list[dict[str, Any]] = Field(default_factory=list)
 
 
-class CriterionVerdict(Model):
+class CriterionVerdict(VerdictModel):
     """One rubric criterion as the judge answered it; `ungraded` is never a NO."""
 
     name: str
@@ -71,7 +71,7 @@ class CriterionVerdict(Model):
         )
 
 
-class Rewards(Model):
+class Rewards(VerdictModel):
     """The verifier's verdict: two gates, a partial-credit reward, and `passed`."""
 
     reward: float = Field(ge=0, le=1)
@@ -81,7 +81,7 @@ class Rewards(Model):
     partial: bool = Field(False, description="Some components were ungraded (no judge).")
 
 
-class Provenance(Model):
+class Provenance(VerdictModel):
     """Who regraded a trial, and where the outputs it replaced went."""
 
     grader_version: str
@@ -90,7 +90,7 @@ class Provenance(Model):
     previous: str
 
 
-class GradingDetails(Model):
+class GradingDetails(VerdictModel):
     """`verifier/grading_details.json`: every verdict, and the score they add up to."""
 
     checks: list[CheckVerdict] = Field(default_factory=list)
@@ -104,7 +104,7 @@ class GradingDetails(Model):
         return self.model_dump(mode="json", exclude=set() if self.provenance else {"provenance"})
 
 
-class Evidence(Model):
+class Evidence(VerdictModel):
     """`verifier/evidence.json`: what verify saw in the live environment, for regrades.
 
     The environment is gone after the trial, so check verdicts and resolved facts are kept

@@ -55,7 +55,7 @@ class GradingRecord:
 
 
 @dataclass
-class TrialRecord:
+class IngestTrial:
     name: str
     row: dict[str, Any]
     gradings: list[GradingRecord]
@@ -65,7 +65,7 @@ class TrialRecord:
 class JobRecord:
     key: str
     row: dict[str, Any]
-    trials: list[TrialRecord] = field(default_factory=list)
+    trials: list[IngestTrial] = field(default_factory=list)
     skipped: dict[str, str] = field(default_factory=dict)
     """Trials left out (corrupt or partial result.json), with why."""
     notes: dict[str, str] = field(default_factory=dict)
@@ -87,7 +87,7 @@ def variant_key(model: str | None, effort: str, agent: str) -> str:
 class _Chunk:
     """What reading some trial directories found (a worker's share of a large job)."""
 
-    trials: list[TrialRecord] = field(default_factory=list)
+    trials: list[IngestTrial] = field(default_factory=list)
     skipped: dict[str, str] = field(default_factory=dict)
     notes: dict[str, str] = field(default_factory=dict)
     unfinished: list[str] = field(default_factory=list)
@@ -241,7 +241,7 @@ def _listing(path: str) -> set[str]:
 
 def _trial_record(
     trial_dir: str, name: str, raw: bytes, r: TrialResult, notes: dict[str, str]
-) -> TrialRecord:
+) -> IngestTrial:
     verifier = os.path.join(trial_dir, _VERIFIER)
     present = _listing(verifier)
     gradings = _gradings(verifier, present, name, r, notes)
@@ -281,7 +281,7 @@ def _trial_record(
         "audit_flags": len(audit.flags) if audit else None,
         "suspect": audit.suspect if audit else None,
     }
-    return TrialRecord(name, row, gradings)
+    return IngestTrial(name, row, gradings)
 
 
 def _audit(verifier: str, present: set[str]) -> tuple[TrialAudit | None, bytes]:

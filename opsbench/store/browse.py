@@ -84,7 +84,7 @@ def job_trials(conn: Connection, job_id: int) -> list[Row[Any]]:
     )
 
 
-def trial_row(conn: Connection, job_id: int, trial_name: str) -> Row[Any] | None:
+def trial_page(conn: Connection, job_id: int, trial_name: str) -> Row[Any] | None:
     return conn.execute(
         sa.select(trials).where(trials.c.job_id == job_id, trials.c.trial_name == trial_name)
     ).first()

@@ -77,7 +77,7 @@ def open_store(url: str | None = None, *, migrate: bool = True) -> Store:
         engine = _engine(url)
         store = Store(engine, url)
         if migrate:
-            upgrade(store)
+            migrate_store(store)
         else:
             with engine.connect():
                 pass
@@ -140,7 +140,7 @@ def current_revision(conn: Connection) -> str | None:
     return conn.execute(sa.text("SELECT version_num FROM alembic_version")).scalar()
 
 
-def upgrade(store: Store, revision: str = "head") -> None:
+def migrate_store(store: Store, revision: str = "head") -> None:
     """Migrate to `revision` unless already there (the common case: one query)."""
     with store.engine.connect() as conn:
         if revision == "head" and current_revision(conn) == HEAD_REVISION:

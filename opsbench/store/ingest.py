@@ -23,7 +23,7 @@ from sqlalchemy.engine import Connection
 
 from opsbench.errors import OpsbenchError
 from opsbench.paths import JobPaths
-from opsbench.store.artifacts import JobRecord, TrialRecord, read_job
+from opsbench.store.artifacts import IngestTrial, JobRecord, read_job
 from opsbench.store.bulk import bulk_insert
 from opsbench.store.engine import Store, StoreError, display_url
 from opsbench.store.tables import gradings, job_tasks, jobs, trials, verdicts
@@ -236,7 +236,7 @@ def _grading_ids(conn: Connection, job_id: int) -> dict[tuple[int, str], int]:
 def _write_gradings(
     conn: Connection,
     job_id: int,
-    records: Sequence[TrialRecord],
+    records: Sequence[IngestTrial],
     ids: dict[str, int],
     known_trials: bool,
 ) -> int:

@@ -19,14 +19,14 @@ from opsbench.submission.rules import trials as trial_rules
 from opsbench.submission.verdicts import (
     Problem,
     ReleaseRef,
-    RuleVerdict,
+    RuleOutcome,
     ValidationReport,
-    verdict,
+    rule_outcome,
 )
 
 log = logging.getLogger(__name__)
 
-Rule = Callable[[Package, ReleaseManifest], RuleVerdict]
+Rule = Callable[[Package, ReleaseManifest], RuleOutcome]
 
 RULES: list[tuple[str, Rule]] = [
     ("symlinks", layout.check_symlinks),
@@ -71,14 +71,14 @@ def _validate(root: Path, release: ReleaseManifest) -> ValidationReport:
         log.debug("cannot read %s", root, exc_info=True)
         why = f"the package cannot be read ({type(exc).__name__}: {exc})"
         return _report(
-            root, release, 0, [verdict("package", "package", [Problem(file=".", message=why)])]
+            root, release, 0, [rule_outcome("package", "package", [Problem(file=".", message=why)])]
         )
     verdicts = [_run(name, rule, pkg, release) for name, rule in RULES]
     return _report(root, release, len(pkg.trials), verdicts)
 
 
 def _report(
-    root: Path, release: ReleaseManifest, trials: int, verdicts: list[RuleVerdict]
+    root: Path, release: ReleaseManifest, trials: int, verdicts: list[RuleOutcome]
 ) -> ValidationReport:
     return ValidationReport(
         package=str(root),
@@ -93,13 +93,13 @@ def _report(
     )
 
 
-def _run(name: str, rule: Rule, pkg: Package, release: ReleaseManifest) -> RuleVerdict:
+def _run(name: str, rule: Rule, pkg: Package, release: ReleaseManifest) -> RuleOutcome:
     try:
         return rule(pkg, release)
     except Exception as exc:  # the package is untrusted: a surprise is a failure, not a crash
         log.debug("rule %s failed on %s", name, pkg.root, exc_info=True)
         why = f"the rule could not finish on this package ({type(exc).__name__}: {exc})"
-        return verdict(name, name, [Problem(file=".", message=why)])
+        return rule_outcome(name, name, [Problem(file=".", message=why)])
 
 
 def verdict_lines(report: ValidationReport, limit: int = 20) -> list[str]:

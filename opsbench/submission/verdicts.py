@@ -20,7 +20,7 @@ class Problem(_Strict):
     message: str
 
 
-class RuleVerdict(_Strict):
+class RuleOutcome(_Strict):
     rule: str
     title: str
     passed: bool
@@ -41,15 +41,15 @@ class ValidationReport(_Strict):
     release: ReleaseRef
     passed: bool
     trials: int
-    rules: list[RuleVerdict]
+    rules: list[RuleOutcome]
 
-    def failures(self) -> list[RuleVerdict]:
+    def failures(self) -> list[RuleOutcome]:
         return [r for r in self.rules if not r.passed]
 
 
-def verdict(
+def rule_outcome(
     rule: str, title: str, problems: list[Problem], notes: list[str] | None = None
-) -> RuleVerdict:
-    return RuleVerdict(
+) -> RuleOutcome:
+    return RuleOutcome(
         rule=rule, title=title, passed=not problems, problems=problems, notes=notes or []
     )

@@ -189,7 +189,7 @@ def trial_page(request: Request) -> Response:
     job_id, name = request.path_params["job_id"], request.path_params["trial"]
     with _store(request).read() as conn:
         job = browse.job_row(conn, job_id)
-        trial = browse.trial_row(conn, job_id, name) if job else None
+        trial = browse.trial_page(conn, job_id, name) if job else None
         if job is None or trial is None:
             raise HTTPException(404, f"no trial {name!r} in job {job_id}")
         graded = browse.trial_gradings(conn, trial.id)

@@ -19,7 +19,7 @@ from opsbench.sandbox import CommandRecord, read_commands
 CLIP = 20_000
 
 
-def clip(text: str, limit: int = CLIP) -> str:
+def clip_text(text: str, limit: int = CLIP) -> str:
     if len(text) <= limit:
         return text
     return (
@@ -74,14 +74,14 @@ def _steps(raw: str | None) -> list[StepView]:
         ]
         results = (s.get("observation") or {}).get("results") or []
         observations = [
-            clip(str(r.get("content") or ""), 4000) for r in results if isinstance(r, dict)
+            clip_text(str(r.get("content") or ""), 4000) for r in results if isinstance(r, dict)
         ]
         out.append(
             StepView(
                 step_id=int(s.get("step_id") or 0),
                 source=str(s.get("source") or ""),
-                message=clip(_as_text(s.get("message"))),
-                reasoning=clip(_as_text(s.get("reasoning_content"))),
+                message=clip_text(_as_text(s.get("message"))),
+                reasoning=clip_text(_as_text(s.get("reasoning_content"))),
                 calls=calls,
                 observations=observations,
             )
@@ -112,7 +112,7 @@ def read_trial(job_path: str | None, trial_name: str) -> TrialArtifacts | None:
         instruction=_text(paths.instruction),
         steps=_steps(_text(paths.trajectory)),
         commands=read_commands(paths.commands),
-        grading_details=clip(details) if details is not None else None,
+        grading_details=clip_text(details) if details is not None else None,
         log_tail=log[-CLIP:] if log else None,
         files=sorted(str(p.relative_to(paths.dir)) for p in paths.dir.rglob("*") if p.is_file())[
             :200

@@ -5,7 +5,7 @@ from __future__ import annotations
 from grading.checks import (
     CheckContext,
     ExecResult,
-    Observation,
+    SeenOutput,
     read_field,
     run_check,
     seen_as_token,
@@ -28,7 +28,7 @@ def _ctx(answer: str, seen: list[str] | None = None) -> CheckContext:
     def no_exec(command: str, user: str, timeout: float) -> ExecResult:
         raise AssertionError("answer checks with a fixed value run nothing")
 
-    observations = [Observation("cat /var/log/app.log", out) for out in seen or SEEN]
+    observations = [SeenOutput("cat /var/log/app.log", out) for out in seen or SEEN]
     return CheckContext(exec=no_exec, final_answer=answer, observations=observations)
 
 
@@ -78,14 +78,14 @@ def test_a_value_the_agent_typed_itself_is_not_grounded() -> None:
     echoed = CheckContext(
         exec=_ctx("").exec,
         final_answer="ROOT_SERVICE: payments",
-        observations=[Observation("echo payments checkout gateway", "payments checkout gateway")],
+        observations=[SeenOutput("echo payments checkout gateway", "payments checkout gateway")],
     )
     verdict = run_check(ROOT, echoed)
     assert not verdict.passed
     assert "never returned by the agent's commands: payments" in verdict.message
     planted = [
-        Observation("printf 'payments\\n' > /tmp/x", ""),
-        Observation("cat /tmp/x", "payments"),
+        SeenOutput("printf 'payments\\n' > /tmp/x", ""),
+        SeenOutput("cat /tmp/x", "payments"),
     ]
     verdict = run_check(
         ROOT,
@@ -93,8 +93,8 @@ def test_a_value_the_agent_typed_itself_is_not_grounded() -> None:
     )
     assert not verdict.passed, "typed first, read back later: still the agent's own word"
     honest = [
-        Observation("curl -s o11y:9090/api/v1/query?query=errors", "service=payments 0.4"),
-        Observation("grep payments /var/log/apps/payments.log", "payments timeout"),
+        SeenOutput("curl -s o11y:9090/api/v1/query?query=errors", "service=payments 0.4"),
+        SeenOutput("grep payments /var/log/apps/payments.log", "payments timeout"),
     ]
     verdict = run_check(
         ROOT,
@@ -135,13 +135,13 @@ def test_a_grounded_number_must_have_been_returned_by_a_command() -> None:
     guess = run_check(pct, _ctx("PCT: 41", ["nothing numeric here"]))
     assert not guess.passed and "a guess" in guess.message
     faked = [
-        Observation("printf '#!/bin/sh\\necho 41\\n' > /usr/local/bin/curl", ""),
-        Observation("curl o11y:9090", "41"),
+        SeenOutput("printf '#!/bin/sh\\necho 41\\n' > /usr/local/bin/curl", ""),
+        SeenOutput("curl o11y:9090", "41"),
     ]
     assert not run_check(
         pct, CheckContext(exec=_ctx("").exec, final_answer="PCT: 41", observations=faked)
     ).passed
-    read = [Observation("curl -s o11y:9090/api/v1/query", '{"value":[1796293740,"40.4448"]}')]
+    read = [SeenOutput("curl -s o11y:9090/api/v1/query", '{"value":[1796293740,"40.4448"]}')]
     assert run_check(
         pct, CheckContext(exec=_ctx("").exec, final_answer="PCT: 40.4", observations=read)
     ).passed

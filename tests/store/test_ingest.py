@@ -14,7 +14,14 @@ from opsbench.cli import main
 from opsbench.display import RecordingDisplay
 from opsbench.jobrun import finish_job
 from opsbench.paths import JobPaths
-from opsbench.store.engine import HEAD_REVISION, MIGRATIONS, Store, StoreError, open_store, upgrade
+from opsbench.store.engine import (
+    HEAD_REVISION,
+    MIGRATIONS,
+    Store,
+    StoreError,
+    migrate_store,
+    open_store,
+)
 from opsbench.store.ingest import flush_jobs, ingest_job
 from opsbench.store.tables import gradings, jobs, trials, verdicts
 from tests.store.store_jobs import FAIL, INFRA, PASS, write_job
@@ -230,7 +237,7 @@ def test_unreachable_url_is_one_clear_line(capsys: pytest.CaptureFixture[str]) -
 
 def test_an_older_store_is_migrated_on_open(store_url: str, tmp_path: Path) -> None:
     old = Store(open_store(store_url, migrate=False).engine, store_url)
-    upgrade(old, "0001")
+    migrate_store(old, "0001")
     with old.read() as conn:
         assert "audit_flags" not in {c["name"] for c in sa.inspect(conn).get_columns("trials")}
     old.close()

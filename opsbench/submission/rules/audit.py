@@ -11,10 +11,10 @@ from opsbench.models.audit import TrialAudit
 from opsbench.models.release import ReleaseManifest
 from opsbench.submission.files import Unreadable
 from opsbench.submission.load import Package, field_errors
-from opsbench.submission.verdicts import Problem, RuleVerdict, verdict
+from opsbench.submission.verdicts import Problem, RuleOutcome, rule_outcome
 
 
-def check_audit(pkg: Package, release: ReleaseManifest) -> RuleVerdict:
+def check_audit(pkg: Package, release: ReleaseManifest) -> RuleOutcome:
     problems = []
     suspects = []
     passing = [t for t in pkg.trials if t.passed]
@@ -47,7 +47,7 @@ def check_audit(pkg: Package, release: ReleaseManifest) -> RuleVerdict:
             )
         )
     notes = [f"suspect: {s}" for s in suspects]
-    return verdict(
+    return rule_outcome(
         "audit",
         f"passing trials audited, suspect passes within {limit:.0%}",
         problems,

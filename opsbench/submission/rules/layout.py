@@ -8,10 +8,10 @@ import hashlib
 from opsbench.models.release import ReleaseManifest
 from opsbench.submission.files import Unreadable
 from opsbench.submission.load import METADATA_FILE, Package
-from opsbench.submission.verdicts import Problem, RuleVerdict, verdict
+from opsbench.submission.verdicts import Problem, RuleOutcome, rule_outcome
 
 
-def check_symlinks(pkg: Package, release: ReleaseManifest) -> RuleVerdict:
+def check_symlinks(pkg: Package, release: ReleaseManifest) -> RuleOutcome:
     problems = []
     for link, target in sorted(pkg.files.symlinks.items()):
         where = "outside the package" if pkg.files.outside(link) else "inside the package"
@@ -21,10 +21,12 @@ def check_symlinks(pkg: Package, release: ReleaseManifest) -> RuleVerdict:
     problems += [
         Problem(file=name, message="not a regular file or directory") for name in pkg.files.specials
     ]
-    return verdict("symlinks", "no symlinks or special files (a package holds copies)", problems)
+    return rule_outcome(
+        "symlinks", "no symlinks or special files (a package holds copies)", problems
+    )
 
 
-def check_jobs(pkg: Package, release: ReleaseManifest) -> RuleVerdict:
+def check_jobs(pkg: Package, release: ReleaseManifest) -> RuleOutcome:
     problems = []
     if not pkg.jobs:
         problems.append(Problem(file=".", message="no job directory in the package"))
@@ -43,7 +45,7 @@ def check_jobs(pkg: Package, release: ReleaseManifest) -> RuleVerdict:
         )
     problems += _copies(pkg)
     notes = [f"{len(pkg.jobs)} job(s), {len(pkg.trials)} trial(s); metadata in {METADATA_FILE}"]
-    return verdict("jobs", "whole jobs of one variant, each trial run once", problems, notes)
+    return rule_outcome("jobs", "whole jobs of one variant, each trial run once", problems, notes)
 
 
 def _copies(pkg: Package) -> list[Problem]:

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from opsbench.models.release import ReleaseManifest
 from opsbench.submission.load import METADATA_FILE, Package
-from opsbench.submission.verdicts import Problem, RuleVerdict, verdict
+from opsbench.submission.verdicts import Problem, RuleOutcome, rule_outcome
 
 
-def check_metadata(pkg: Package, release: ReleaseManifest) -> RuleVerdict:
+def check_metadata(pkg: Package, release: ReleaseManifest) -> RuleOutcome:
     problems = [Problem(file=METADATA_FILE, message=e) for e in pkg.metadata.errors]
     notes = []
     meta = pkg.metadata.value
@@ -15,10 +15,10 @@ def check_metadata(pkg: Package, release: ReleaseManifest) -> RuleVerdict:
         notes.append(
             f"the package directory is {pkg.root.name!r}; the layout names it {meta.package_name!r}"
         )
-    return verdict("metadata", "metadata.yaml is complete", problems, notes)
+    return rule_outcome("metadata", "metadata.yaml is complete", problems, notes)
 
 
-def check_release(pkg: Package, release: ReleaseManifest) -> RuleVerdict:
+def check_release(pkg: Package, release: ReleaseManifest) -> RuleOutcome:
     problems = []
     meta = pkg.metadata.value
     if meta is None:
@@ -34,4 +34,4 @@ def check_release(pkg: Package, release: ReleaseManifest) -> RuleVerdict:
                 f"{release.benchmark} {release.version}",
             )
         )
-    return verdict("release", f"made for {release.benchmark} {release.version}", problems)
+    return rule_outcome("release", f"made for {release.benchmark} {release.version}", problems)

@@ -14,7 +14,7 @@ from opsbench.sandbox import read_commands
 from opsbench.submission.files import Unreadable
 from opsbench.submission.load import Package, Trial
 from opsbench.submission.recompute import CannotRecompute, SavedRecord, rewards_from
-from opsbench.submission.verdicts import Problem, RuleVerdict, verdict
+from opsbench.submission.verdicts import Problem, RuleOutcome, rule_outcome
 
 FIELDS = ("task", "compliance", "passed", "partial")
 
@@ -25,7 +25,7 @@ class Recheck:
     problems: list[Problem] = field(default_factory=list)
 
 
-def check_rewards(pkg: Package, release: ReleaseManifest) -> RuleVerdict:
+def check_rewards(pkg: Package, release: ReleaseManifest) -> RuleOutcome:
     problems: list[Problem] = []
     checked = 0
     for trial in pkg.trials:
@@ -39,7 +39,7 @@ def check_rewards(pkg: Package, release: ReleaseManifest) -> RuleVerdict:
         checked += found.recomputed
         problems += found.problems
     notes = [f"{checked} graded trial(s) recomputed from their saved evidence"]
-    return verdict("rewards", "rewards recompute from the saved evidence", problems, notes)
+    return rule_outcome("rewards", "rewards recompute from the saved evidence", problems, notes)
 
 
 def _recheck(pkg: Package, trial: Trial, claimed: Rewards, digest: str) -> Recheck:

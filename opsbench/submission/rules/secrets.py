@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from opsbench.models.release import ReleaseManifest
 from opsbench.submission.files import Unreadable
 from opsbench.submission.load import Package
-from opsbench.submission.verdicts import Problem, RuleVerdict, verdict
+from opsbench.submission.verdicts import Problem, RuleOutcome, rule_outcome
 
 _KEY = rb"(?=[A-Za-z0-9_-]*[0-9])(?=[A-Za-z0-9_-]*[A-Za-z])[A-Za-z0-9_-]{20,}"
 """20+ key characters with a digit and a letter: keys, not hyphenated words (`disk-full-…`)."""
@@ -59,7 +59,7 @@ def mask(secret: str) -> str:
     return f"{secret[:4]}…({len(secret)} chars)"
 
 
-def check_secrets(pkg: Package, release: ReleaseManifest) -> RuleVerdict:
+def check_secrets(pkg: Package, release: ReleaseManifest) -> RuleOutcome:
     problems: list[Problem] = []
     for name in sorted(pkg.files.files):
         try:
@@ -70,7 +70,7 @@ def check_secrets(pkg: Package, release: ReleaseManifest) -> RuleVerdict:
         problems += [Problem(file=name, message=m) for m in find_secrets(data)]
         if len(problems) >= MAX_REPORTED:
             break
-    return verdict("secrets", "no secrets (API keys, tokens) in any file", problems)
+    return rule_outcome("secrets", "no secrets (API keys, tokens) in any file", problems)
 
 
 def find_secrets(data: bytes) -> list[str]:

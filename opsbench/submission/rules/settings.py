@@ -9,10 +9,10 @@ from opsbench.models.job import JobConfig
 from opsbench.models.release import ReleaseManifest
 from opsbench.models.trial import TrialConfig
 from opsbench.submission.load import Package
-from opsbench.submission.verdicts import Problem, RuleVerdict, verdict
+from opsbench.submission.verdicts import Problem, RuleOutcome, rule_outcome
 
 
-def check_settings(pkg: Package, release: ReleaseManifest) -> RuleVerdict:
+def check_settings(pkg: Package, release: ReleaseManifest) -> RuleOutcome:
     problems = []
     for job in pkg.jobs:
         problems += [Problem(file=job.config.rel, message=e) for e in job.config.errors]
@@ -22,7 +22,7 @@ def check_settings(pkg: Package, release: ReleaseManifest) -> RuleVerdict:
             if trial.config.value is not None:
                 problems += _overrides(trial.config.rel, trial.config.value)
                 problems += _same_variant(trial.config.rel, trial.config.value, job.config.value)
-    return verdict("settings", "no timeout, resource or attempt override", problems)
+    return rule_outcome("settings", "no timeout, resource or attempt override", problems)
 
 
 def _overrides(file: str, cfg: JobConfig | TrialConfig) -> list[Problem]:

@@ -9,10 +9,10 @@ import grading
 from opsbench.models.release import ReleaseManifest
 from opsbench.submission.files import Unreadable
 from opsbench.submission.load import Package, Trial
-from opsbench.submission.verdicts import Problem, RuleVerdict, verdict
+from opsbench.submission.verdicts import Problem, RuleOutcome, rule_outcome
 
 
-def check_tasks(pkg: Package, release: ReleaseManifest) -> RuleVerdict:
+def check_tasks(pkg: Package, release: ReleaseManifest) -> RuleOutcome:
     problems = []
     present = {t.task_id for t in pkg.trials}
     for task in release.tasks:
@@ -26,7 +26,7 @@ def check_tasks(pkg: Package, release: ReleaseManifest) -> RuleVerdict:
         if expected is not None:
             problems += _checksums(trial, expected.checksum)
             problems += _graded_spec(pkg, trial, expected.spec_sha256)
-    return verdict(
+    return rule_outcome(
         "tasks",
         "every task of the release is present, with matching checksums, and no other",
         problems,
@@ -57,7 +57,7 @@ def _graded_spec(pkg: Package, trial: Trial, digest: str) -> list[Problem]:
     return []
 
 
-def check_attempts(pkg: Package, release: ReleaseManifest) -> RuleVerdict:
+def check_attempts(pkg: Package, release: ReleaseManifest) -> RuleOutcome:
     need = release.min_attempts
     problems = []
     per_task = Counter(t.task_id for t in pkg.trials if t.result.value is not None)
@@ -76,10 +76,10 @@ def check_attempts(pkg: Package, release: ReleaseManifest) -> RuleVerdict:
                     message=f"n_attempts is {cfg.variant.n_attempts}; the release needs {need}",
                 )
             )
-    return verdict("attempts", f"at least {need} attempts per task", problems)
+    return rule_outcome("attempts", f"at least {need} attempts per task", problems)
 
 
-def check_grader_version(pkg: Package, release: ReleaseManifest) -> RuleVerdict:
+def check_grader_version(pkg: Package, release: ReleaseManifest) -> RuleOutcome:
     problems = []
     if release.grader_version != grading.GRADER_VERSION:
         problems.append(
@@ -102,7 +102,7 @@ def check_grader_version(pkg: Package, release: ReleaseManifest) -> RuleVerdict:
         if version is not None and str(version) != release.grader_version:
             problems.append(Problem(file=details, message=f"regraded by grader {version}"))
     notes = ["a task checksum covers the grader version, so `tasks` checks it per trial too"]
-    return verdict(
+    return rule_outcome(
         "grader-version",
         f"graded by the release's grader ({release.grader_version})",
         problems,

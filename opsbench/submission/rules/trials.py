@@ -9,13 +9,13 @@ from opsbench.models.result import Outcome
 from opsbench.models.trajectory import Trajectory
 from opsbench.submission.files import Unreadable
 from opsbench.submission.load import Package, Trial
-from opsbench.submission.verdicts import Problem, RuleVerdict, verdict
+from opsbench.submission.verdicts import Problem, RuleOutcome, rule_outcome
 
 LEFT_OUT = sorted(o.value for o, p in POLICY.items() if p.rerun_on_resume)
 """provider_error, infra_error, cancelled: rerun them (resume does) before submitting."""
 
 
-def check_outcomes(pkg: Package, release: ReleaseManifest) -> RuleVerdict:
+def check_outcomes(pkg: Package, release: ReleaseManifest) -> RuleOutcome:
     problems = []
     for trial in pkg.trials:
         result = trial.result.value
@@ -26,10 +26,10 @@ def check_outcomes(pkg: Package, release: ReleaseManifest) -> RuleVerdict:
                     message=f"outcome {result.outcome.value}: rerun it (resume the job)",
                 )
             )
-    return verdict("outcomes", f"no trial left as {', '.join(LEFT_OUT)}", problems)
+    return rule_outcome("outcomes", f"no trial left as {', '.join(LEFT_OUT)}", problems)
 
 
-def check_artifacts(pkg: Package, release: ReleaseManifest) -> RuleVerdict:
+def check_artifacts(pkg: Package, release: ReleaseManifest) -> RuleOutcome:
     problems = []
     for trial in pkg.trials:
         problems += [Problem(file=trial.result.rel, message=e) for e in trial.result.errors]
@@ -43,7 +43,7 @@ def check_artifacts(pkg: Package, release: ReleaseManifest) -> RuleVerdict:
         if trial.passed:
             problems += _required(pkg, trial, [trial.files.commands])
             problems += _trajectory(pkg, trial)
-    return verdict(
+    return rule_outcome(
         "artifacts",
         "every trial has a valid result.json; graded ones their verifier record, "
         "passing ones their trajectory",
