@@ -155,6 +155,11 @@ class AuditedSandbox(Sandbox):
             with self.log_path.open("a", encoding="utf-8") as fh:
                 fh.write(json.dumps(entry, ensure_ascii=False) + "\n")
 
+    @property
+    def recorded(self) -> int:
+        """How many execs the record holds so far."""
+        return self._index
+
     def upload(self, local: Path, remote: str) -> None:
         self.inner.upload(local, remote)
 

@@ -14,18 +14,28 @@ from opsbench.models.provider import ProviderSettings
 from opsbench.models.result import UsageCounters
 from opsbench.models.trajectory import load_trajectory, write_json_atomic
 from opsbench.paths import JobPaths, TrialPaths
-from opsbench.runtime.base import TrialEnvironment
+from opsbench.runtime.base import TrialEnvironment, Verifier
 from opsbench.sandbox import read_commands
 from opsbench.trial.state import TrialState
 
 
-def verify(state: TrialState, env: TrialEnvironment) -> None:
+def verify(state: TrialState, env: TrialEnvironment) -> GradingResult:
     """Stop the agent's foreground leftovers, join the trusted verifier, grade."""
+    require_running(env)
+    return grade_with(state, env.open_verifier())
+
+
+def require_running(env: TrialEnvironment) -> None:
+    """A task container the agent's actions stopped has nothing left to verify."""
     status = env.main_state()
     if not status.running:
         why = "was OOM-killed" if status.oom_killed else "stopped"
         raise AgentError(f"the task container {why} during the agent phase")
-    verifier = env.open_verifier()
+
+
+def grade_with(state: TrialState, verifier: Verifier) -> GradingResult:
+    """Grade through `verifier`, write the verifier files and set the trial's rewards.
+    A session grades more than once through the same verifier."""
     stopped = verifier.stop_foreground()
     if stopped:
         state.log(f"stopped the agent's foreground processes: {'; '.join(stopped)[:500]}")
@@ -50,6 +60,7 @@ def verify(state: TrialState, env: TrialEnvironment) -> None:
     )
     write_verifier_outputs(state.paths, result)
     state.rewards = result.details.score
+    return result
 
 
 def make_judge(

@@ -1,0 +1,369 @@
+"""`opsbench.open(task)`: one task environment driven step by step from Python.
+
+The gym-style surface of the benchmark (reset, act, score): `open` provisions and
+prepares the task exactly as a trial does, `exec`/`upload`/`download` act in it (every
+exec audited into `agent/commands.jsonl`, as an agent's), `grade()` runs the trial's own
+verify phase through the trusted verifier and returns the same typed verdicts
+(`GradingDetails`), `reset()` gives a fresh prepared environment (a new episode) and
+`close()` tears down.
+
+A session is a trial under the hood (the same `TrialState`, phases and files), so with
+`record="JOBNAME"` each episode is saved as a trial of that job — `result.json`, the
+audit record, the verifier files — and the job's summary and run report are rewritten:
+a notebook session lands in reports and stores like any run. Without `record`, episodes
+live in a temporary directory that `close()` removes.
+
+Everything a session starts carries the engine labels of its process, so a session whose
+process is killed before `close()` is swept by the next `opsbench preflight`.
+"""
+
+from __future__ import annotations
+
+import difflib
+import shutil
+import tempfile
+import threading
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+from opsbench.errors import OpsbenchError
+from opsbench.models.job import JobConfig, Variant
+from opsbench.models.result import Outcome, TrialResult
+from opsbench.models.spec import TaskSpec
+from opsbench.models.trajectory import AtifAgent, TrajectoryWriter, write_json_atomic
+from opsbench.models.trial import TrialConfig
+from opsbench.models.verdict import GradingDetails
+from opsbench.paths import JobPaths, ProjectPaths, TaskPaths, TrialPaths, find_root
+from opsbench.runtime.base import Runtime, Verifier
+from opsbench.sandbox import AuditedSandbox, Endpoint, ExecOutput
+from opsbench.trial.state import TrialState
+
+SESSION_AGENT = "session"
+"""The agent a session is recorded as unless told otherwise (`opsbench shell`: `human`)."""
+
+
+class UnknownTask(OpsbenchError):
+    pass
+
+
+def resolve_task(task: str | Path, root: Path | None = None) -> TaskPaths:
+    """A compiled task directory, or a task id of the project (tasks/ synced first).
+    An unknown id lists close matches."""
+    as_path = Path(task)
+    if as_path.is_dir() and TaskPaths(as_path).spec_json.is_file():
+        return TaskPaths(as_path.resolve())
+    from opsbench.sync import sync
+
+    paths = ProjectPaths(root or find_root())
+    ids = sync(paths).tasks
+    name = str(task)
+    if name not in ids:
+        close = difflib.get_close_matches(name, ids, n=3, cutoff=0.5)
+        hint = f"; did you mean {', '.join(close)}?" if close else ""
+        raise UnknownTask(f"unknown task {name!r}{hint} ({len(ids)} tasks in {paths.tasks})")
+    return TaskPaths((paths.tasks / name).resolve())
+
+
+@dataclass(frozen=True)
+class Episode:
+    """One prepared environment of a session: its trial state and handles."""
+
+    state: TrialState
+    sandbox: AuditedSandbox
+    agent_phase: AbstractContextManager[None]
+
+
+class Session:
+    """A prepared task environment; see the module docstring. Not thread-safe."""
+
+    def __init__(
+        self,
+        task: TaskPaths,
+        job: JobPaths,
+        *,
+        recording: bool,
+        agent: str = SESSION_AGENT,
+        runtime: Runtime | None = None,
+        judge_model: str | None = None,
+        seed: int = 0,
+        scratch: Path | None = None,
+    ) -> None:
+        from opsbench.clock import scenario_time
+        from opsbench.compile import read_task_checksum
+
+        self.task = task
+        self.spec = TaskSpec.model_validate_json(task.spec_json.read_text())
+        self.job = job
+        self.recording = recording
+        self.agent = agent
+        self.judge_model = judge_model
+        self.seed = seed
+        self._scratch = scratch
+        self._checksum = read_task_checksum(task)
+        if runtime is None:
+            from opsbench.runtime.environment import DockerRuntime
+
+            runtime = DockerRuntime()
+        self.runtime = runtime
+        self.job_config = JobConfig(
+            job_name=job.name,
+            variant=Variant(agent=agent, n_attempts=1),
+            judge_model=judge_model,
+            seed=seed,
+        )
+        if recording:
+            from opsbench.jobrun import check_resume
+
+            check_resume(job, self.job_config)
+            job.dir.mkdir(parents=True, exist_ok=True)
+            write_json_atomic(job.config, self.job_config.model_dump(mode="json"))
+        self.clock = scenario_time(job.scenario_time)
+        self.results: list[TrialResult] = []
+        self._episode: Episode | None = None
+        self._verifier: Verifier | None = None
+        self._graded_commands = -1
+        self._answer: str | None = None
+        self._start()
+
+    # ------------------------------------------------------------------ the episode
+
+    @property
+    def trial(self) -> TrialPaths:
+        """The current episode's trial directory (its audit record, verifier files)."""
+        return self._current().state.paths
+
+    @property
+    def instruction(self) -> str:
+        """What an agent would be told (the task's instruction and its sidecars)."""
+        from opsbench.trial.agent import instruction_for
+
+        return instruction_for(self._current().state)
+
+    @property
+    def endpoints(self) -> dict[str, Endpoint]:
+        """The sidecars by name, as reached from inside the task container."""
+        return self._current().sandbox.endpoints
+
+    def exec(
+        self,
+        command: str,
+        *,
+        timeout: float = 60,
+        user: str | None = None,
+        env: dict[str, str] | None = None,
+        cwd: str | None = None,
+    ) -> ExecOutput:
+        """Run `command` with bash in the task container (the task's agent user unless
+        `user` says otherwise); audited like every exec of an agent."""
+        return self._current().sandbox.exec(command, timeout=timeout, user=user, env=env, cwd=cwd)
+
+    def upload(self, local: Path, remote: str) -> None:
+        self._current().sandbox.upload(Path(local), remote)
+
+    def download(self, remote: str, local: Path) -> None:
+        self._current().sandbox.download(remote, Path(local))
+
+    def answer(self, text: str) -> None:
+        """The final answer question tasks grade (an agent's last message)."""
+        self._answer = text
+        self._write_trajectory()
+
+    def grade(self, answer: str | None = None) -> GradingDetails:
+        """Grade the environment as it is now: the trial's verify phase, through the
+        trusted verifier. Repeatable; the episode's verifier files hold the last grade."""
+        from opsbench.trial.verify import grade_with, require_running
+
+        if answer is not None:
+            self.answer(answer)
+        episode = self._current()
+        state = episode.state
+        if self._verifier is None:
+            require_running(state.env)  # type: ignore[arg-type]
+            self._verifier = state.env.open_verifier()  # type: ignore[union-attr]
+        with state.phase("verify"):
+            require_running(state.env)  # type: ignore[arg-type]
+            result = grade_with(state, self._verifier)
+        self._graded_commands = episode.sandbox.recorded
+        return result.details
+
+    def reset(self) -> None:
+        """End this episode (saved as a trial when recording) and start a fresh one:
+        a new environment, provisioned and prepared."""
+        self._end()
+        self._start()
+
+    def close(self) -> None:
+        """End the episode and remove everything the session started. Idempotent."""
+        self._end()
+        if self._scratch is not None:
+            shutil.rmtree(self._scratch, ignore_errors=True)
+            self._scratch = None
+
+    def __enter__(self) -> Session:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    # ------------------------------------------------------------------ internals
+
+    def _current(self) -> Episode:
+        if self._episode is None:
+            raise OpsbenchError("the session is closed")
+        return self._episode
+
+    def _start(self) -> None:
+        from opsbench.trial.prepare import prepare
+        from opsbench.trial.provision import build_image, provision
+
+        attempt = _next_attempt(self.job, self.task.task_id)
+        paths = self.job.trial(self.task.task_id, attempt)
+        paths.make()
+        config = TrialConfig(
+            job_name=self.job.name,
+            trial_name=paths.dir.name,
+            task_id=self.task.task_id,
+            attempt=attempt,
+            task_dir=str(self.task.dir),
+            task_checksum=self._checksum,
+            agent=self.agent,
+            scenario_time=self.clock,
+            seed=self.seed,
+            judge_model=self.judge_model,
+        )
+        write_json_atomic(paths.config, config.model_dump(mode="json"))
+        state = TrialState(config, paths, self.task, self.spec, threading.Event(), self.runtime)
+        self._answer = None
+        self._verifier = None
+        self._graded_commands = -1
+        try:
+            with state.phase("preflight"):
+                build_image(state)
+            with state.phase("provision"):
+                env = provision(state)
+            with state.phase("prepare"):
+                prepare(state, env.verifier)
+        except BaseException:
+            if state.env is not None:
+                state.env.teardown()
+            raise
+        sandbox = AuditedSandbox(env.agent_sandbox(), paths.commands)
+        agent_phase = state.phase("agent")
+        agent_phase.__enter__()
+        self._episode = Episode(state, sandbox, agent_phase)
+        state.paths.instruction.write_text(self.instruction, encoding="utf-8")
+        self._write_trajectory()
+
+    def _write_trajectory(self) -> None:
+        """A trajectory of the session: the instruction, then the answer if one was given
+        (the audit record holds the commands)."""
+        episode = self._current()
+        writer = TrajectoryWriter(
+            episode.state.paths.trajectory, AtifAgent(name=self.agent, version="1")
+        )
+        writer.add(source="user", message=self.instruction)
+        if self._answer is not None:
+            writer.add(source="agent", message=self._answer)
+        writer.finish(final_answer=self._answer or "")
+
+    def _end(self) -> None:
+        """Record the episode (grading it first if it changed since the last grade) when
+        recording; tear the environment down either way."""
+        episode, self._episode = self._episode, None
+        if episode is None:
+            return
+        from opsbench.trial.record import record
+        from opsbench.trial.restore import restore
+
+        state = episode.state
+        episode.agent_phase.__exit__(None, None, None)
+        try:
+            if self.recording and self._graded_commands != episode.sandbox.recorded:
+                self._episode = episode
+                try:
+                    self.grade()
+                except Exception as exc:
+                    state.fail(exc, "verify")
+                finally:
+                    self._episode = None
+        finally:
+            if self._verifier is not None:
+                self._verifier.close()
+            restore(state)
+        if self.recording:
+            if state.rewards is None and state.outcome is None:
+                state.outcome = Outcome.INFRA_ERROR
+            self.results.append(record(state))
+            _finish_job(self.job)
+
+
+def _next_attempt(job: JobPaths, task_id: str) -> int:
+    from opsbench.paths import parse_trial_name
+
+    attempts = [
+        parsed[1]
+        for d in job.trial_dirs()
+        if (parsed := parse_trial_name(d.name)) is not None and parsed[0] == task_id
+    ]
+    return max(attempts, default=0) + 1
+
+
+def _finish_job(job: JobPaths) -> None:
+    from opsbench.display import RecordingDisplay
+    from opsbench.jobrun import finish_job
+
+    finish_job(job, RecordingDisplay())
+
+
+def open_session(
+    task: str | Path,
+    *,
+    record: str | None = None,
+    agent: str = SESSION_AGENT,
+    root: str | Path | None = None,
+    jobs_dir: str | Path | None = None,
+    runtime: Runtime | None = None,
+    judge_model: str | None = None,
+    seed: int = 0,
+    **kwargs: Any,
+) -> Session:
+    """Provision and prepare `task` (an id of the project's tasks, or a compiled task
+    directory); the returned session is also a context manager.
+
+    `record="JOBNAME"` saves every episode as a trial of that job under `jobs_dir`
+    (default: the project's jobs/); `agent` is the name the trials are recorded under.
+    """
+    if kwargs:
+        raise TypeError(f"unexpected arguments: {', '.join(sorted(kwargs))}")
+    root = Path(root) if root is not None else None
+    paths = resolve_task(task, root)
+    scratch: Path | None = None
+    if record:
+        base = Path(jobs_dir) if jobs_dir else ProjectPaths(root or find_root()).jobs
+        job = JobPaths(base / record)
+    else:
+        scratch = Path(tempfile.mkdtemp(prefix="opsbench-session-"))
+        job = JobPaths(scratch / f"session-{scratch.name.rsplit('-', 1)[-1].lower()}")
+    try:
+        return Session(
+            paths,
+            job,
+            recording=bool(record),
+            agent=agent,
+            runtime=runtime,
+            judge_model=judge_model,
+            seed=seed,
+            scratch=scratch,
+        )
+    except BaseException:
+        if scratch is not None:
+            shutil.rmtree(scratch, ignore_errors=True)
+        raise
