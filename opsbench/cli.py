@@ -99,6 +99,12 @@ def _add_report(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
     report_cmd.add_parsers(sub)
 
 
+def _add_shell(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    from opsbench.commands import shell_cmd
+
+    shell_cmd.add_parsers(sub)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="opsbench",
@@ -116,6 +122,7 @@ def build_parser() -> argparse.ArgumentParser:
         _add_regrade,
         _add_validate,
         _add_report,
+        _add_shell,
     ):
         add(sub)
     return parser

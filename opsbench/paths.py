@@ -18,7 +18,7 @@
     .cache/                     sidecar data per scenario clock, judge cache
     .archive/<timestamp>/<reason>/<trial>/
     <task-id>__<attempt>/       TrialPaths
-      config.json  result.json  trial.log
+      config.json  result.json  trial.log  kept_session.json
       agent/instruction.txt  agent/trajectory.json  agent/commands.jsonl
       verifier/reward.txt  verifier/reward.json  verifier/grading_details.json
       verifier/evidence.json  verifier/audit.json  verifier/history/<timestamp>/
@@ -214,6 +214,11 @@ class TrialPaths:
     @property
     def history(self) -> Path:
         return self.verifier / "history"
+
+    @property
+    def kept_session(self) -> Path:
+        """A session left running to rejoin (`opsbench shell --keep`); gone once recorded."""
+        return self.dir / "kept_session.json"
 
     def make(self) -> None:
         self.agent.mkdir(parents=True, exist_ok=True)

@@ -23,21 +23,25 @@ import difflib
 import shutil
 import tempfile
 import threading
-from contextlib import AbstractContextManager
+from collections.abc import Iterator
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
 from typing import Any
 
+from pydantic import BaseModel, ConfigDict, Field
+
 from opsbench.errors import OpsbenchError
 from opsbench.models.job import JobConfig, Variant
-from opsbench.models.result import Outcome, TrialResult
+from opsbench.models.result import Outcome, PhaseTiming, TrialResult
 from opsbench.models.spec import TaskSpec
 from opsbench.models.trajectory import AtifAgent, TrajectoryWriter, write_json_atomic
 from opsbench.models.trial import TrialConfig
 from opsbench.models.verdict import GradingDetails
 from opsbench.paths import JobPaths, ProjectPaths, TaskPaths, TrialPaths, find_root
-from opsbench.runtime.base import Runtime, Verifier
+from opsbench.runtime.base import Runtime, TrialEnvironment, Verifier
 from opsbench.sandbox import AuditedSandbox, Endpoint, ExecOutput
 from opsbench.trial.state import TrialState
 
@@ -90,6 +94,8 @@ class Session:
         judge_model: str | None = None,
         seed: int = 0,
         scratch: Path | None = None,
+        keep: bool = False,
+        start: bool = True,
     ) -> None:
         from opsbench.clock import scenario_time
         from opsbench.compile import read_task_checksum
@@ -101,12 +107,17 @@ class Session:
         self.agent = agent
         self.judge_model = judge_model
         self.seed = seed
+        self.keep = keep
         self._scratch = scratch
         self._checksum = read_task_checksum(task)
-        if runtime is None:
-            from opsbench.runtime.environment import DockerRuntime
+        from opsbench.runtime.environment import DockerRuntime
 
+        if runtime is None:
             runtime = DockerRuntime()
+        if isinstance(runtime, DockerRuntime) and recording:
+            from opsbench.runtime.docker import remove_leftovers
+
+            remove_leftovers(job.name)  # a killed session of this job: names are reused
         self.runtime = runtime
         self.job_config = JobConfig(
             job_name=job.name,
@@ -122,11 +133,97 @@ class Session:
             write_json_atomic(job.config, self.job_config.model_dump(mode="json"))
         self.clock = scenario_time(job.scenario_time)
         self.results: list[TrialResult] = []
+        self.notes: dict[str, Any] = {}
+        """Free-form state a tool keeps with the episode across `detach`/`adopt`."""
         self._episode: Episode | None = None
         self._verifier: Verifier | None = None
         self._graded_commands = -1
         self._answer: str | None = None
-        self._start()
+        if start:
+            self._start()
+
+    @classmethod
+    def adopt(cls, trial: TrialPaths, runtime: Runtime | None = None) -> Session:
+        """Take over the environment a kept session (`detach`) left running."""
+        from opsbench.runtime.base import EnvironmentPlan
+        from opsbench.runtime.reattach import reattach
+        from opsbench.trial.provision import sidecar_plans
+
+        if not trial.kept_session.is_file():
+            raise OpsbenchError(f"{trial.dir}: no kept session to rejoin")
+        config = TrialConfig.model_validate_json(trial.config.read_text())
+        saved = KeptSession.model_validate_json(trial.kept_session.read_text())
+        task = TaskPaths(Path(config.task_dir))
+        session = cls(
+            task,
+            JobPaths.of_trial(trial),
+            recording=True,
+            agent=config.agent,
+            runtime=runtime,
+            judge_model=config.judge_model,
+            seed=config.seed,
+            start=False,
+        )
+        state = TrialState(
+            config,
+            trial,
+            task,
+            session.spec,
+            threading.Event(),
+            session.runtime,
+            started_at=saved.started_at,
+            phases=dict(saved.phases),
+            image=saved.image,
+        )
+        sidecars, _ = sidecar_plans(session.spec, None)
+        plan = EnvironmentPlan(
+            config.job_name, config.trial_name, saved.image, session.spec, sidecars
+        )
+        state.env = reattach(plan, state.log)
+        state.log("session rejoined")
+        sandbox = AuditedSandbox(state.env.agent_sandbox(), trial.commands)
+        session._answer = saved.answer
+        session.notes = dict(saved.notes)
+        agent_phase = _continued(state, "agent")
+        agent_phase.__enter__()
+        session._episode = Episode(state, sandbox, agent_phase)
+        trial.kept_session.unlink()
+        return session
+
+    def detach(self) -> TrialPaths:
+        """Leave the environment running, unrecorded, for `Session.adopt` to take over
+        from another process (only for a session opened with `keep=True`, whose
+        containers leftover sweeps pass by)."""
+        if not self.keep:
+            raise OpsbenchError("only a session opened with keep=True can be left running")
+        episode = self._current()
+        self._episode = None
+        if self._verifier is not None:
+            self._verifier.close()
+        state = episode.state
+        saved = KeptSession(
+            started_at=state.started_at,
+            phases=state.phases,
+            image=state.image,
+            answer=self._answer,
+            notes=self.notes,
+        )
+        write_json_atomic(state.paths.kept_session, saved.model_dump(mode="json"))
+        state.log("session kept running")
+        return state.paths
+
+    @property
+    def audit(self) -> AuditedSandbox:
+        """The episode's audited handle (its record: `trial.commands`)."""
+        return self._current().sandbox
+
+    @property
+    def environment(self) -> TrialEnvironment:
+        """The runtime's handle on the episode's environment (for tools built on
+        sessions, such as `opsbench shell`)."""
+        env = self._current().state.env
+        assert env is not None, "an episode always has its environment"
+        return env
 
     # ------------------------------------------------------------------ the episode
 
@@ -244,10 +341,11 @@ class Session:
         self._answer = None
         self._verifier = None
         self._graded_commands = -1
+        self.notes = {}
         try:
-            with state.phase("preflight"):
+            with _owned(self.keep), state.phase("preflight"):
                 build_image(state)
-            with state.phase("provision"):
+            with _owned(self.keep), state.phase("provision"):
                 env = provision(state)
             with state.phase("prepare"):
                 prepare(state, env.verifier)
@@ -305,6 +403,38 @@ class Session:
             _finish_job(self.job)
 
 
+class KeptSession(BaseModel):
+    """`<trial>/kept_session.json`: what a kept session's next process needs."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    started_at: datetime
+    phases: dict[str, PhaseTiming]
+    image: str
+    answer: str | None = None
+    notes: dict[str, Any] = Field(default_factory=dict)
+
+
+def _owned(keep: bool) -> AbstractContextManager[None]:
+    """Engine objects made inside are kept (no owning process) when `keep`."""
+    if not keep:
+        return nullcontext()
+    from opsbench.runtime.docker import kept
+
+    return kept()
+
+
+@contextmanager
+def _continued(state: TrialState, name: str) -> Iterator[None]:
+    """Close a phase an earlier process opened (its start time is kept)."""
+    timing = state.phases.get(name)
+    yield
+    if timing is not None:
+        timing.finished_at = datetime.now(UTC)
+        timing.seconds = round((timing.finished_at - timing.started_at).total_seconds(), 3)
+        timing.ok = True
+
+
 def _next_attempt(job: JobPaths, task_id: str) -> int:
     from opsbench.paths import parse_trial_name
 
@@ -333,6 +463,7 @@ def open_session(
     runtime: Runtime | None = None,
     judge_model: str | None = None,
     seed: int = 0,
+    keep: bool = False,
     **kwargs: Any,
 ) -> Session:
     """Provision and prepare `task` (an id of the project's tasks, or a compiled task
@@ -362,6 +493,7 @@ def open_session(
             judge_model=judge_model,
             seed=seed,
             scratch=scratch,
+            keep=keep,
         )
     except BaseException:
         if scratch is not None:
