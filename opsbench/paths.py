@@ -16,6 +16,7 @@
   jobs/<job>/                   JobPaths (or <suite>/<job>/)
     config.json  scenario_time.txt  result.json  run_report.html  PAUSE
     .cache/                     sidecar data per scenario clock, judge cache
+    .harbor/<task-id>/          Harbor tasks as the job runs them (--path DIR)
     .archive/<timestamp>/<reason>/<trial>/
     <task-id>__<attempt>/       TrialPaths
       config.json  result.json  trial.log  kept_session.json
@@ -265,6 +266,11 @@ class JobPaths:
     @property
     def judge_cache(self) -> Path:
         return self.cache / "judge"
+
+    @property
+    def harbor_tasks(self) -> Path:
+        """Harbor tasks as this job runs them (image map applied), one directory each."""
+        return self.dir / ".harbor"
 
     @staticmethod
     def of_trial(trial: TrialPaths) -> JobPaths:

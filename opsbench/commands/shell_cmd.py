@@ -160,11 +160,15 @@ def final_answer(session: Session, given: str | None) -> str | None:
         return None
 
 
+def _gate(value: bool | None) -> str:
+    return "not applicable" if value is None else "PASS" if value else "FAIL"
+
+
 def gates(details: GradingDetails) -> str:
     score = details.score
     lines = [
         f"task gate:       {'PASS' if score.task else 'FAIL'}",
-        f"compliance gate: {'PASS' if score.compliance else 'FAIL'}",
+        f"compliance gate: {_gate(score.compliance)}",
         f"reward {score.reward:.2f} · {'passed' if score.passed else 'not passed'}",
     ]
     for check in details.checks:

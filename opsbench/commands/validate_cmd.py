@@ -35,11 +35,9 @@ def calibration_verdict(agent: str, result: TrialResult | None) -> tuple[bool, s
         why = result.exception.message[:80] if result.exception else ""
         return False, f"{result.outcome.value} {why}".strip()
     r = result.rewards
-    text = (
-        f"reward {r.reward:.2f} task {'✓' if r.task else '✗'} rules {'✓' if r.compliance else '✗'}"
-    )
+    text = f"reward {r.reward:.2f} task {'✓' if r.task else '✗'} rules {'n/a' if r.compliance is None else '✓' if r.compliance else '✗'}"
     if agent == "oracle":
-        return r.reward >= 1.0 and r.task and r.compliance, text
+        return r.reward >= 1.0 and r.task and r.compliance is not False, text
     return not r.task, text
 
 
