@@ -48,13 +48,15 @@ def check_task(state: TrialState, harbor: HarborTask) -> None:
     task = state.task
     if not task.test_sh.is_file():
         raise InfraError(f"{harbor.name}: tests/test.sh is missing (the task has no verifier)")
+    if task.compose.is_file():
+        services = compose_services(task.compose)
+        if len(services) > 1:
+            raise InfraError(
+                f"{harbor.name}: docker-compose environments with several services "
+                f"({', '.join(services)}) are not supported yet"
+            )
     if not task.dockerfile.is_file():
-        what = (
-            "docker-compose environments are not supported yet"
-            if task.compose.is_file()
-            else ("environment/Dockerfile is missing")
-        )
-        raise InfraError(f"{harbor.name}: {what}")
+        raise InfraError(f"{harbor.name}: environment/Dockerfile is missing")
     if harbor.verifier_mode == "separate" and not (task.tests / "Dockerfile").is_file():
         raise InfraError(f"{harbor.name}: separate verifier mode needs tests/Dockerfile")
     dockerfiles = [task.dockerfile]
@@ -63,6 +65,19 @@ def check_task(state: TrialState, harbor: HarborTask) -> None:
     for dockerfile in dockerfiles:
         for image in base_images(dockerfile):
             _require_image(image, harbor.name)
+
+
+def compose_services(compose: Path) -> list[str]:
+    """The services of a task's docker-compose.yaml (one that builds the Dockerfile is the
+    task container itself, which opsbench starts from the Dockerfile)."""
+    import yaml
+
+    try:
+        data = yaml.safe_load(compose.read_text(encoding="utf-8")) or {}
+    except yaml.YAMLError as exc:
+        raise InfraError(f"{compose}: not valid YAML: {exc}") from None
+    services = data.get("services") if isinstance(data, dict) else None
+    return sorted(services) if isinstance(services, dict) else []
 
 
 def _require_image(image: str, task: str) -> None:

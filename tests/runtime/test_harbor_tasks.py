@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import uuid
 from pathlib import Path
 
 import pytest
@@ -27,6 +28,14 @@ FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "harbor" / "demo"
 MAP = ["--image-map", "ubuntu:24.04=opsbench-base:2"]
 
 
+RUN = uuid.uuid4().hex[:8]
+"""Job names are engine-wide labels: this run's own, so other runs never mix in."""
+
+
+def job_name(agent: str) -> str:
+    return f"harbor-{agent}-{RUN}"
+
+
 def run_job(path: Path, jobs: Path, agent: str, *extra: str) -> int:
     return main(
         [
@@ -40,7 +49,7 @@ def run_job(path: Path, jobs: Path, agent: str, *extra: str) -> int:
             "--jobs-dir",
             str(jobs),
             "--job-name",
-            agent,
+            job_name(agent),
             "--quiet",
             *extra,
         ]
@@ -48,7 +57,7 @@ def run_job(path: Path, jobs: Path, agent: str, *extra: str) -> int:
 
 
 def results(jobs: Path, name: str) -> dict[str, TrialResult]:
-    return {r.task_id: r for r in load_results(JobPaths(jobs / name).dir)}
+    return {r.task_id: r for r in load_results(JobPaths(jobs / job_name(name)).dir)}
 
 
 def test_oracle_scores_one_and_nop_zero(
@@ -64,13 +73,13 @@ def test_oracle_scores_one_and_nop_zero(
         assert (r.rewards.reward, r.rewards.task, r.rewards.passed) == (1.0, True, True)
         assert r.rewards.compliance is None, "not applicable, not a pass"
         assert r.category == "harbor"
-    job = JobPaths(jobs / "oracle")
+    job = JobPaths(jobs / job_name("oracle"))
     assert job.report.is_file()
     trial = job.trial("hello-separate", 1)
     assert (trial.verifier / "harbor" / "reward.txt").read_text().strip() == "1"
     details = json.loads(trial.grading_details.read_text())
     assert details["checks"][0]["evidence"]["mode"] == "separate"
-    assert leftovers("oracle") == ([], [])
+    assert leftovers(job_name("oracle")) == ([], [])
 
     capsys.readouterr()
     assert run_job(FIXTURES, jobs, "oracle", *MAP, "--dry-run") == 0
@@ -85,8 +94,12 @@ def test_oracle_scores_one_and_nop_zero(
 def broken_copies(root: Path) -> Path:
     """A dataset of hello-shared copies, each broken one way."""
     dataset = root / "broken"
-    for name in ("no-test-sh", "no-reward", "unmapped-image"):
+    for name in ("no-test-sh", "no-reward", "unmapped-image", "compose-one", "compose-two"):
         shutil.copytree(FIXTURES / "hello-shared", dataset / name)
+    one = "services:\n  main:\n    build:\n      context: .\n"
+    (dataset / "compose-one" / "environment" / "docker-compose.yaml").write_text(one)
+    two = one + "  db:\n    image: postgres:16\n"
+    (dataset / "compose-two" / "environment" / "docker-compose.yaml").write_text(two)
     (dataset / "no-test-sh" / "tests" / "test.sh").unlink()
     (dataset / "no-reward" / "tests" / "test.sh").write_text("#!/bin/bash\nexit 3\n")
     dockerfile = dataset / "unmapped-image" / "environment" / "Dockerfile"
@@ -102,13 +115,17 @@ def test_a_broken_verifier_is_infra_error(tmp_path: Path, docker_images: None) -
         "no-test-sh": Outcome.INFRA_ERROR,
         "no-reward": Outcome.INFRA_ERROR,
         "unmapped-image": Outcome.INFRA_ERROR,
+        "compose-one": Outcome.GRADED,
+        "compose-two": Outcome.INFRA_ERROR,
     }
+    assert found["compose-one"].rewards and found["compose-one"].rewards.reward == 1.0
     messages = {t: r.exception.message for t, r in found.items() if r.exception}
     assert "tests/test.sh is missing" in messages["no-test-sh"]
     assert "wrote no /logs/verifier/reward.txt or reward.json" in messages["no-reward"]
     assert "exited 3" in messages["no-reward"]
     assert "base image nosuch/base:1" in messages["unmapped-image"]
     assert "--image-map nosuch/base:1=IMAGE" in messages["unmapped-image"]
+    assert "several services (db, main)" in messages["compose-two"]
     assert found["no-reward"].exception and found["no-reward"].exception.phase == "verify"
 
 

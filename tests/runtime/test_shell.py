@@ -150,23 +150,24 @@ def test_shell_session_becomes_a_graded_human_trial(
 
 
 def test_keep_then_attach(shell_project: ProjectPaths, terminal: type[Terminal]) -> None:
+    kept = f"kept-{uuid.uuid4().hex[:8]}"
     term = terminal(  # type: ignore[call-arg]
-        opsbench_cmd("shell", "write-done", "--keep", "--job-name", "kept"), shell_project.root
+        opsbench_cmd("shell", "write-done", "--keep", "--job-name", kept), shell_project.root
     )
     term.wait_for(PROMPT)
     term.send("echo half > /root/done")
     term.send("exit")
     screen = term.wait_for(EXITED)
     assert "kept running" in screen and "task gate:       FAIL" in screen, screen
-    containers, _ = leftovers("kept")
+    containers, _ = leftovers(kept)
     assert containers, "the environment is still up"
-    remove_leftovers("kept")  # a leftover sweep passes a kept environment by
-    assert leftovers("kept")[0]
-    job = JobPaths(shell_project.jobs / "kept")
+    remove_leftovers(kept)  # a leftover sweep passes a kept environment by
+    assert leftovers(kept)[0]
+    job = JobPaths(shell_project.jobs / kept)
     assert not load_results(job.dir), "not saved until the session ends"
 
     again = terminal(  # type: ignore[call-arg]
-        opsbench_cmd("shell", "--attach", "--job-name", "kept"), shell_project.root
+        opsbench_cmd("shell", "--attach", "--job-name", kept), shell_project.root
     )
     again.wait_for(PROMPT)
     again.send("cat /root/done; echo done > /root/done")
@@ -178,4 +179,4 @@ def test_keep_then_attach(shell_project: ProjectPaths, terminal: type[Terminal])
     assert result.outcome == Outcome.GRADED and result.rewards and result.rewards.passed
     commands = (job.dir / "write-done__1" / "agent" / "commands.jsonl").read_text()
     assert "echo half" in commands and "cat /root/done" in commands
-    assert leftovers("kept") == ([], [])
+    assert leftovers(kept) == ([], [])
