@@ -17,6 +17,7 @@ import pytest
 
 from opsbench.cli import main
 from opsbench.harbor_run import ISOLATED, PUBLIC, network_copy
+from opsbench.metrics import load_results
 from opsbench.paths import TaskPaths
 from tests.compiler.test_harbor_loader import HARBOR, OVERRIDES, find_python312
 
@@ -98,6 +99,43 @@ def test_a_remediation_task_under_harbor(
     row = next(line for line in out.splitlines() if line.startswith("crash-loop-port-typo"))
     assert row.count("ok ") == 2, row
     assert "reward 1" in row and "task 0" in row
+
+
+@pytest.mark.docker
+def test_a_dataset_fresh_from_harbor_init_runs_with_opsbench(
+    harbor_bin: str, tmp_path: Path, docker_images: None
+) -> None:
+    """`harbor init` as a task author uses it (both verifier modes), the templates filled
+    in, then `opsbench job --path` with the oracle: reward 1 on every task."""
+    dataset = tmp_path / "ds"
+    dataset.mkdir()
+    steps = [
+        ["init", "--dataset", "me/fresh", "-o", "."],
+        ["init", "--task", "me/shared-one", "--verifier-mode", "shared", "--no-pytest", "-o", "."],
+        ["init", "--task", "me/separate-one", "--no-pytest", "-o", "."],
+    ]
+    for step in steps:
+        subprocess.run([harbor_bin, *step], cwd=dataset, check=True, capture_output=True)
+    for name in ("shared-one", "separate-one"):
+        task = dataset / name
+        (task / "instruction.md").write_text("Write ok to /app/out.txt.\n")
+        (task / "solution" / "solve.sh").write_text("#!/bin/bash\necho ok > /app/out.txt\n")
+        (task / "tests" / "test.sh").write_text(
+            "#!/bin/bash\nmkdir -p /logs/verifier\n"
+            '[ "$(cat /app/out.txt)" = ok ] && echo 1 > /logs/verifier/reward.txt '
+            "|| echo 0 > /logs/verifier/reward.txt\n"
+        )
+    toml = dataset / "separate-one" / "task.toml"
+    toml.write_text(toml.read_text().replace("artifacts = []", 'artifacts = ["/app/out.txt"]'))
+    jobs = tmp_path / "jobs"
+    job = f"fresh-{os.getpid()}"
+    argv = ["job", "--path", str(dataset), "--agent", "oracle", "--n-attempts", "1"]
+    argv += ["--jobs-dir", str(jobs), "--job-name", job, "--quiet"]
+    assert main([*argv, "--image-map", "ubuntu:24.04=opsbench-base:2"]) == 0
+    found = {r.task_id: r for r in load_results(jobs / job)}
+    assert set(found) == {"shared-one", "separate-one"}
+    for r in found.values():
+        assert r.rewards is not None and r.rewards.reward == 1.0, r.exception
 
 
 @pytest.mark.docker
