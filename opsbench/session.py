@@ -187,7 +187,6 @@ class Session:
         agent_phase = _continued(state, "agent")
         agent_phase.__enter__()
         session._episode = Episode(state, sandbox, agent_phase)
-        trial.kept_session.unlink()
         return session
 
     def detach(self) -> TrialPaths:
@@ -276,12 +275,11 @@ class Session:
         if answer is not None:
             self.answer(answer)
         episode = self._current()
-        state = episode.state
-        if self._verifier is None:
-            require_running(state.env)  # type: ignore[arg-type]
-            self._verifier = state.env.open_verifier()  # type: ignore[union-attr]
+        state, env = episode.state, self.environment
         with state.phase("verify"):
-            require_running(state.env)  # type: ignore[arg-type]
+            require_running(env)
+            if self._verifier is None:
+                self._verifier = env.open_verifier()
             result = grade_with(state, self._verifier)
         self._graded_commands = episode.sandbox.recorded
         return result.details
@@ -396,6 +394,7 @@ class Session:
             if self._verifier is not None:
                 self._verifier.close()
             restore(state)
+        state.paths.kept_session.unlink(missing_ok=True)  # ended: nothing left to rejoin
         if self.recording:
             if state.rewards is None and state.outcome is None:
                 state.outcome = Outcome.INFRA_ERROR
