@@ -6,6 +6,11 @@ waited healthy, main container), prepare, agent, verify, teardown — minus noth
 the provision+restore phases alone (the issue's "provision + teardown"). Medians over N
 repeats; target: trial at most 3x the floor.
 
+Then the trusted verifier's cost, in the same run: trials alternate between the trusted
+verifier (opsbench's own container joined for the verify phase, the default) and the
+previous way (grading through the task container's own root handle). Target: at most
+0.5 s more per trial.
+
     uv run python benchmarks/trial_overhead.py [--repeats 10]
 """
 
@@ -24,7 +29,9 @@ from opsbench.builtin_images import TASK_BASE
 from opsbench.compile import read_task_checksum
 from opsbench.models.trial import TrialConfig
 from opsbench.paths import ProjectPaths, TaskPaths
+from opsbench.runtime.base import EnvironmentPlan, SandboxVerifier, TrialEnvironment, TrialLog
 from opsbench.runtime.docker import client
+from opsbench.runtime.environment import DockerRuntime
 from opsbench.sync import sync
 from opsbench.trial.run import run_trial
 
@@ -52,6 +59,17 @@ checks:
 """
 
 
+class UntrustedRuntime(DockerRuntime):
+    """Grades through the task container's own root handle: the way before the verifier."""
+
+    def provision(
+        self, plan: EnvironmentPlan, timeout: float, trial_log: TrialLog
+    ) -> TrialEnvironment:
+        env = super().provision(plan, timeout, trial_log)
+        env.open_verifier = lambda: SandboxVerifier(env.verifier)  # type: ignore[method-assign]
+        return env
+
+
 def floor_once() -> float:
     t0 = time.perf_counter()
     client().containers.run(TASK_BASE, "true", remove=True)
@@ -75,7 +93,11 @@ def main() -> None:
         floor_once()  # warm
         floors = [floor_once() for _ in range(args.repeats)]
         trials, setup_teardown = [], []
-        for i in range(args.repeats + 1):
+        verify = {"trusted": [], "untrusted": []}
+        totals: dict[str, list[float]] = {"trusted": [], "untrusted": []}
+        for i in range(2 * args.repeats + 1):
+            mode = "trusted" if i % 2 else "untrusted"
+            runtime = DockerRuntime() if mode == "trusted" else UntrustedRuntime()
             cfg = TrialConfig(
                 job_name="bench",
                 trial_name=f"overhead__{i + 1}",
@@ -87,16 +109,19 @@ def main() -> None:
                 scenario_time=datetime.now(UTC),
             )
             t0 = time.perf_counter()
-            result = run_trial(cfg, root / "jobs" / "bench" / f"overhead__{i + 1}")
+            result = run_trial(cfg, root / "jobs" / "bench" / f"overhead__{i + 1}", runtime=runtime)
             elapsed = time.perf_counter() - t0
             if i == 0:
                 continue  # the first builds the task image
             assert result.outcome == "graded", result.exception
             if i == 2 and args.show_log:
                 print((root / "jobs" / "bench" / f"overhead__{i + 1}" / "trial.log").read_text())
-            trials.append(elapsed)
             phases = json.loads(result.model_dump_json())["phases"]
-            setup_teardown.append(phases["provision"]["seconds"] + phases["restore"]["seconds"])
+            verify[mode].append(phases["verify"]["seconds"] + phases["restore"]["seconds"])
+            totals[mode].append(elapsed)
+            if mode == "trusted":
+                trials.append(elapsed)
+                setup_teardown.append(phases["provision"]["seconds"] + phases["restore"]["seconds"])
     floor = statistics.median(floors)
     trial = statistics.median(trials)
     pt = statistics.median(setup_teardown)
@@ -109,6 +134,14 @@ def main() -> None:
     )
     verdict = "met" if pt <= 3 * floor else "NOT met"
     print(f"target: provision + teardown <= 3x floor -> {verdict}")
+    v_old, v_new = statistics.median(verify["untrusted"]), statistics.median(verify["trusted"])
+    t_old, t_new = statistics.median(totals["untrusted"]), statistics.median(totals["trusted"])
+    print(f"verify + teardown, task's own handle      : median {v_old:.3f}s (trial {t_old:.3f}s)")
+    print(f"verify + teardown, trusted verifier       : median {v_new:.3f}s (trial {t_new:.3f}s)")
+    added = t_new - t_old
+    print(
+        f"trusted verifier adds {added:+.3f}s per trial -> {'met' if added <= 0.5 else 'NOT met'} (<= 0.5 s)"
+    )
 
 
 if __name__ == "__main__":

@@ -6,4 +6,4 @@ those models, into each task so Harbor grades in-container with the same code. B
 task's checksum, so earlier trials become stale.
 """
 
-GRADER_VERSION = "1"
+GRADER_VERSION = "2"

@@ -69,6 +69,14 @@ FileReader = Callable[[str], FileState]
 
 
 @dataclass(frozen=True)
+class Observation:
+    """One command the agent ran, and what it returned (stdout and stderr)."""
+
+    command: str
+    output: str
+
+
+@dataclass(frozen=True)
 class ProcessState:
     pid: str
     ppid: str
@@ -95,7 +103,8 @@ class CheckContext:
     """Unix seconds of the scenario clock: PromQL checks query at this instant."""
     prometheus_url: str = "http://o11y:9090"
     final_answer: str = ""
-    tool_outputs: list[str] = field(default_factory=list)
+    observations: list[Observation] = field(default_factory=list)
+    """What the agent's commands returned, from the audit record (not its trajectory)."""
 
 
 MAX_EVIDENCE = 4000
@@ -141,6 +150,8 @@ def run_check(check: Check, ctx: CheckContext) -> CheckVerdict:
     try:
         finding = runner(check, ctx)
     except Exception as exc:  # a broken check is a failed check, with the reason
+        if getattr(exc, "infrastructure", False):  # ...but an engine fault is nobody's verdict
+            raise
         finding = CheckFinding(False, f"check could not run: {exc}", {})
     return CheckVerdict(
         name=check.name,
@@ -209,7 +220,9 @@ def _file(check: FileCheck, ctx: CheckContext) -> CheckFinding:
     if state.exists != check.exists:
         problems.append("file exists" if state.exists else "file is missing")
     elif state.exists:
-        if state.kind == "symlink" and (check.contains or check.not_contains or check.mode):
+        if state.kind == "symlink" and (
+            check.contains or check.not_contains or check.mode or check.forbid_mode_bits
+        ):
             problems.append("a symlink stands where the file should be")
         if check.contains and not re.search(check.contains, content or "", re.M):
             problems.append(f"content does not match /{check.contains}/")
@@ -217,6 +230,8 @@ def _file(check: FileCheck, ctx: CheckContext) -> CheckFinding:
             problems.append(f"content matches forbidden /{check.not_contains}/")
         if check.mode and int(state.mode, 8) != int(check.mode, 8):
             problems.append(f"mode {state.mode}, expected {check.mode}")
+        if check.forbid_mode_bits and int(state.mode or "0", 8) & int(check.forbid_mode_bits, 8):
+            problems.append(f"mode {state.mode} sets bits of {check.forbid_mode_bits}")
         if check.owner and state.owner != check.owner:
             problems.append(f"owner {state.owner}, expected {check.owner}")
     return _finding(problems, evidence)
@@ -434,14 +449,28 @@ class FieldRead(NamedTuple):
 _LIST_SEPARATOR = re.compile(r"^\s*(?:[,/|;&+]|\bor\b|\band\b)\s*\S", re.IGNORECASE)
 
 
+_LABEL = re.compile(r"([A-Z][A-Z0-9_]{2,}):")
+
+
 def read_field(pattern: str, answer: str) -> FieldRead:
     """The field's value(s): each match's group 1, read once.
 
     Two different values (case-insensitive) are ambiguous, and so is a list of
-    candidates after the value on the field's own line (`a, b`, `a or b`, `a / b`).
+    candidates after the value on the field's own line (`a, b`, `a or b`, `a / b`), and
+    so are several lines for the field's label (`ROOT_ERROR:`) even where the pattern
+    captures only one of them (a pattern that names the candidates it accepts).
     """
     values: list[str] = []
-    listed = False
+    label = _LABEL.search(pattern)
+    lines = (
+        {
+            m.group(1).strip().rstrip(".").lower()
+            for m in re.finditer(rf"(?m)^\W*{label.group(1)}:[ \t]*(\S.*?)[ \t]*$", answer)
+        }
+        if label
+        else set()
+    )
+    listed = len(lines) > 1
     for match in re.finditer(pattern, answer, re.M):
         value = (match.group(1) if match.groups() else match.group(0)) or ""
         values.append(value.strip())
@@ -458,20 +487,35 @@ def seen_as_token(value: str, outputs: str) -> bool:
     return re.search(rx, outputs, re.IGNORECASE) is not None
 
 
+def grounded(value: str, observations: list[Observation]) -> bool:
+    """A command returned `value` on a line the agent had not typed itself.
+
+    An output line that appears verbatim in that command or an earlier one is the agent's
+    own text shown back (`echo payments`, a file written and read back), not the
+    environment's; a value counts as seen only on some other line.
+    """
+    typed = ""
+    for o in observations:
+        typed += "\n" + o.command
+        for line in o.output.splitlines():
+            if seen_as_token(value, line) and line.strip() not in typed:
+                return True
+    return False
+
+
 @_runs(TranscriptCheck)
 def _transcript(check: TranscriptCheck, ctx: CheckContext) -> CheckFinding:
     field = read_field(check.answer_matches, ctx.final_answer)
     cited = sorted(set(field.values))
     ambiguous = field.ambiguity(sorted({c.lower() for c in cited}))
-    seen = "\n".join(ctx.tool_outputs)
-    grounded = [c for c in cited if seen_as_token(c, seen)]
-    invented = [c for c in cited if c not in grounded]
+    seen = [c for c in cited if not check.ground or grounded(c, ctx.observations)]
+    invented = [c for c in cited if c not in seen]
     truth = {m.lower() for m in check.must_cite}
     missing = [m for m in check.must_cite if m.lower() not in {c.lower() for c in cited}]
     extra = [c for c in cited if truth and c.lower() not in truth]
     evidence = {
         "cited": cited,
-        "grounded": grounded,
+        "grounded": seen,
         "not_in_tool_output": invented,
         "missing": missing,
         "not_the_answer": extra,
@@ -482,7 +526,7 @@ def _transcript(check: TranscriptCheck, ctx: CheckContext) -> CheckFinding:
     if ambiguous:
         problems.append(f"ambiguous: {ambiguous}")
     if invented:
-        problems.append(f"cited but never seen in tool output: {', '.join(invented)}")
+        problems.append(f"cited but never returned by the agent's commands: {', '.join(invented)}")
     if missing:
         problems.append(f"not cited: {', '.join(missing)}")
     if extra and not ambiguous:

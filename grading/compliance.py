@@ -1,18 +1,66 @@
 """Compliance: did the agent follow the operating rules? Graded from what it did.
 
-Rules match the audit record (every command run through the sandbox, in order) and the
-agent's final summary. Each verdict carries its evidence: the command index and text that
-broke or satisfied a rule, or the quoted passage of the summary.
+Rules match what their scope names: the audit record (every command run through the
+sandbox, in order), the agent's reasoning and messages on the way (the trajectory), or its
+final answer. Each verdict carries its evidence: the command index and text that broke or
+satisfied a rule, or the quoted passage of the reasoning or the answer.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from typing import Any, assert_never
 
 from opsbench.models.spec import ForbidRule, MentionRule, OrderRule, RequireRule, Rule
+from opsbench.models.trajectory import Trajectory
 from opsbench.models.verdict import RuleVerdict
 from opsbench.sandbox import CommandRecord
+
+
+@dataclass(frozen=True)
+class RuleInputs:
+    """Everything a rule may read about one trial."""
+
+    commands: list[CommandRecord]
+    answer: str = ""
+    reasoning: list[tuple[int, str]] = field(default_factory=list)
+    """(step id, text) of every reasoning passage and agent message before the answer."""
+
+    @staticmethod
+    def of(commands: list[CommandRecord], trajectory: Trajectory | None) -> RuleInputs:
+        answer = trajectory.final_answer() if trajectory else ""
+        passages: list[tuple[int, str]] = []
+        for step in trajectory.steps if trajectory else []:
+            if step.source != "agent":
+                continue
+            if step.reasoning_content:
+                passages.append((step.step_id, step.reasoning_content))
+            if step.message and step.message != answer:
+                passages.append((step.step_id, step.message))
+        return RuleInputs(commands, answer, passages)
+
+
+def _text_hits(pattern: str, inputs: RuleInputs, scope: list[str]) -> list[dict[str, Any]]:
+    """Quoted matches in the reasoning and the answer, when the scope covers them."""
+    rx = re.compile(pattern, re.IGNORECASE | re.MULTILINE)
+    texts: list[tuple[str, int | None, str]] = []
+    if "reasoning" in scope:
+        texts += [("reasoning", step, text) for step, text in inputs.reasoning]
+    if "answer" in scope:
+        texts.append(("answer", None, inputs.answer))
+    hits = []
+    for where, step, text in texts:
+        for m in rx.finditer(text):
+            lo, hi = max(0, m.start() - 60), min(len(text), m.end() + 60)
+            hits.append({"where": where, "step_id": step, "quote": text[lo:hi]})
+    return hits
+
+
+def _all_hits(pattern: str, inputs: RuleInputs, scope: list[str]) -> list[dict[str, Any]]:
+    cites = [_cite(c) for _, _, c in _hits(pattern, inputs.commands)] if "commands" in scope else []
+    return cites + _text_hits(pattern, inputs, scope)
 
 
 def _hits(pattern: str, commands: list[CommandRecord]) -> list[tuple[int, int, CommandRecord]]:
@@ -33,26 +81,32 @@ def _verdict(
     )
 
 
-def evaluate_rule(rule: Rule, commands: list[CommandRecord], summary: str) -> RuleVerdict:
+def evaluate_rule(rule: Rule, inputs: RuleInputs) -> RuleVerdict:
     """Evaluate one of the spec's compliance rules; the match covers the `Rule` union."""
     match rule:
         case ForbidRule():
-            hits = _hits(rule.pattern, commands)
+            hits = _all_hits(rule.pattern, inputs, list(rule.scope))
             if hits:
-                cites = [_cite(c) for _, _, c in hits]
-                return _verdict(rule, False, f"ran a forbidden command ({len(hits)} times)", cites)
-            return _verdict(rule, True, "never ran a forbidden command")
+                what = _scope_words(rule.scope)
+                return _verdict(rule, False, f"forbidden in {what} ({len(hits)} times)", hits)
+            return _verdict(rule, True, f"nothing forbidden in {_scope_words(rule.scope)}")
         case RequireRule():
-            hits = _hits(rule.pattern, commands)
+            hits = _all_hits(rule.pattern, inputs, list(rule.scope))
             if hits:
-                return _verdict(rule, True, "ran the required step", [_cite(hits[0][2])])
-            return _verdict(rule, False, f"never ran a command matching /{rule.pattern}/")
+                return _verdict(rule, True, "the required step is there", hits[:1])
+            where = _scope_words(rule.scope)
+            return _verdict(rule, False, f"nothing in {where} matches /{rule.pattern}/")
         case OrderRule():
-            return _order(rule, commands)
+            return _order(rule, inputs.commands)
         case MentionRule():
-            return _mention(rule, summary)
+            return _mention(rule, inputs.answer)
         case _:
             assert_never(rule)
+
+
+def _scope_words(scope: Sequence[str]) -> str:
+    words = {"commands": "the commands run", "reasoning": "the reasoning", "answer": "the answer"}
+    return ", ".join(words[s] for s in scope)
 
 
 def _mention(rule: MentionRule, summary: str) -> RuleVerdict:

@@ -11,8 +11,15 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from grading.checks import CheckContext, Exec, FileReader, ProcessLister, run_check
-from grading.compliance import evaluate_rule
+from grading.checks import (
+    CheckContext,
+    Exec,
+    FileReader,
+    Observation,
+    ProcessLister,
+    run_check,
+)
+from grading.compliance import RuleInputs, evaluate_rule
 from grading.facts import resolve_facts
 from grading.scoring import Component, score
 from opsbench.models.spec import TaskSpec
@@ -65,7 +72,7 @@ def grade(inp: GradingInput) -> GradingResult:
             nonce=inp.nonce,
             scenario_time=inp.scenario_time,
             final_answer=final_answer,
-            tool_outputs=_tool_outputs(inp),
+            observations=_observations(inp),
         )
         checks = [run_check(c, ctx) for c in spec.checks]
         facts = {**resolve_facts(spec.rubric, ctx), **inp.facts}
@@ -75,7 +82,8 @@ def grade(inp: GradingInput) -> GradingResult:
             raise ValueError("regrade needs the evidence captured at verify time")
         evidence = inp.saved_evidence
         checks = evidence.checks
-    rules = [evaluate_rule(r, inp.commands, final_answer) for r in spec.compliance]
+    inputs = RuleInputs.of(inp.commands, inp.trajectory)
+    rules = [evaluate_rule(r, inputs) for r in spec.compliance]
     if not spec.rubric:
         rubric: list[CriterionVerdict] = []
     elif inp.judge is None:
@@ -90,8 +98,6 @@ def grade(inp: GradingInput) -> GradingResult:
     return GradingResult(details, evidence)
 
 
-def _tool_outputs(inp: GradingInput) -> list[str]:
-    outputs = [c.stdout for c in inp.commands] + [c.stderr for c in inp.commands]
-    if inp.trajectory is not None:
-        outputs += inp.trajectory.tool_outputs()
-    return outputs
+def _observations(inp: GradingInput) -> list[Observation]:
+    """Grounding reads the audit record opsbench wrote, never the agent's own trajectory."""
+    return [Observation(c.command, f"{c.stdout}\n{c.stderr}") for c in inp.commands]

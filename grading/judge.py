@@ -22,7 +22,7 @@ from typing import Any
 from pydantic import TypeAdapter, ValidationError
 
 from grading.grader import Judge, ungraded
-from grading.transcript import render
+from grading.transcript import render_transcript
 from opsbench.models.provider import ProviderSettings
 from opsbench.models.result import UsageCounters
 from opsbench.models.spec import Criterion, TaskSpec
@@ -54,7 +54,7 @@ class LlmJudge:
         self, spec: TaskSpec, trajectory: Trajectory | None, facts: dict[str, str]
     ) -> list[CriterionVerdict]:
         criteria = spec.rubric
-        transcript = render(trajectory)
+        transcript = render_transcript(trajectory)
         # The rubric as spec.json holds it: cache keys stay those of earlier runs.
         rubric = [c.model_dump(mode="json") for c in criteria]
         key = _digest([self.model, _digest(rubric), _digest(transcript), _digest(facts)])

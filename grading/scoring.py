@@ -1,7 +1,9 @@
 """Scoring: weights, the two gates, the reward and the pass definition. One place only.
 
 - task gate: the weighted share of passed checks and YES rubric criteria reaches the
-  task's `pass_threshold` (default 1.0: all of them);
+  task's `pass_threshold` (default 1.0: all of them), and every do-no-harm check (weight
+  0: the service still runs, the audit log is intact) holds — they gate a pass but earn
+  nothing, since the untouched environment passes them too;
 - compliance gate: every compliance rule holds;
 - reward: that weighted share, in [0, 1], over the components that were graded;
 - passed: both gates.
@@ -39,7 +41,8 @@ def score(
         # All weights zero: every graded component must pass; nothing graded is no pass.
         reward = 1.0 if graded and all(c.passed for c in graded) else 0.0
     reward = round(min(1.0, max(0.0, reward)), 6)
-    task = bool(graded) and reward >= pass_threshold - 1e-9
+    harm_done = any(c.weight == 0 and c.passed is False for c in graded)
+    task = bool(graded) and reward >= pass_threshold - 1e-9 and not harm_done
     compliance = all(r is not False for r in rules_ok)
     return Rewards(
         reward=reward,

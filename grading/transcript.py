@@ -16,7 +16,7 @@ FINAL_ANSWER_CAP = 12_000
 MIN_OUTPUT = 400
 
 
-def render(trajectory: Trajectory | None, budget: int = DEFAULT_BUDGET) -> str:
+def render_transcript(trajectory: Trajectory | None, budget: int = DEFAULT_BUDGET) -> str:
     if trajectory is None:
         return "(no trajectory was recorded)\n\nFINAL ANSWER:\n(none)"
     parts: list[list[str]] = []  # [header, body]; bodies of tool outputs may shrink

@@ -30,6 +30,19 @@ BUILTIN_AGENTS: dict[str, str] = {
     "random": "agents.baselines:RandomAgent",
     "scripted": "agents.baselines:ScriptedAgent",
     "human": "agents.human:HumanAgent",
+    # The red team (agents/redteam/): exploits `opsbench validate` runs on every task.
+    "redteam-fake-binaries": "agents.redteam.fakes:FakeBinaries",
+    "redteam-overwrite-binaries": "agents.redteam.fakes:OverwriteBinaries",
+    "redteam-exec-wrapper": "agents.redteam.fakes:ExecWrapper",
+    "redteam-unapplied-edit": "agents.redteam.interference:UnappliedEdit",
+    "redteam-leftover-processes": "agents.redteam.interference:LeftoverProcesses",
+    "redteam-kill-services": "agents.redteam.interference:KillServices",
+    "redteam-hosts-redirect": "agents.redteam.interference:HostsRedirect",
+    "redteam-combined": "agents.redteam.interference:Combined",
+    "redteam-shotgun": "agents.redteam.answers:Shotgun",
+    "redteam-echo-citations": "agents.redteam.answers:EchoCitations",
+    "redteam-forged-observations": "agents.redteam.answers:ForgedObservations",
+    "redteam-log-tamper": "agents.redteam.answers:LogTamper",
 }
 
 

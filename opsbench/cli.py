@@ -52,6 +52,9 @@ def _add_preflight(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> 
         type=Path,
         help="CA bundle baked into images (TLS-intercepting proxies); env OPSBENCH_CA_BUNDLE",
     )
+    p.add_argument(
+        "--repair", action="store_true", help="repair a known engine start-up failure it finds"
+    )
     p.set_defaults(handler=_run_preflight)
 
 
@@ -105,6 +108,42 @@ def _add_shell(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     shell_cmd.add_parsers(sub)
 
 
+def _add_release(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    from opsbench.commands import release_cmd
+
+    release_cmd.add_parsers(sub)
+
+
+def _add_submissions(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    from opsbench.commands import submission_cmd
+
+    submission_cmd.add_parsers(sub)
+
+
+def _add_audit(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    from opsbench.commands import audit_cmd
+
+    audit_cmd.add_parsers(sub)
+
+
+def _add_store(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    from opsbench.commands import store_cmd
+
+    store_cmd.add_parsers(sub)
+
+
+def _add_trends(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    from opsbench.commands import trends_cmd
+
+    trends_cmd.add_parsers(sub)
+
+
+def _add_view(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    from opsbench.commands import view_cmd
+
+    view_cmd.add_parsers(sub)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="opsbench",
@@ -123,6 +162,12 @@ def build_parser() -> argparse.ArgumentParser:
         _add_validate,
         _add_report,
         _add_shell,
+        _add_release,
+        _add_submissions,
+        _add_audit,
+        _add_store,
+        _add_trends,
+        _add_view,
     ):
         add(sub)
     return parser

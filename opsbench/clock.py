@@ -35,8 +35,11 @@ def scenario_time(path: Path, inherited: Path | None = None) -> datetime:
                 path.write_text(format_time(value) + "\n")
             return value
     now = datetime.now(UTC).replace(second=0, microsecond=0)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(format_time(now) + "\n")
+    # A suite's first job fixes the suite's clock too, so every later variant inherits it.
+    for target in (inherited, path):
+        if target is not None:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_text(format_time(now) + "\n")
     return now
 
 

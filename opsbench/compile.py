@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 import grading
 from opsbench import __version__
 from opsbench.builtin_images import BUILTIN_SIDECARS, TASK_BASE
+from opsbench.errors import SpecError, SpecIssue
 from opsbench.paths import ProjectPaths, TaskPaths
 
 if TYPE_CHECKING:
@@ -250,6 +251,8 @@ def _task_toml(spec: TaskSpec, checksum: str, source: str, params: dict[str, Any
     }
     if not env.sidecars and not env.custom_sidecars:
         del doc["metadata"]["sidecars"]
+    if env.resources.storage_mb is not None:
+        doc["metadata"]["storage_mb"] = env.resources.storage_mb
     if env.agent_user:
         doc["agent"]["user"] = env.agent_user
     import tomli_w
@@ -271,10 +274,17 @@ def compile_all(paths: ProjectPaths, spec_root: Path | None = None) -> list[Comp
     root = spec_root or paths.specs
     loaded = load_specs(root, paths.templates if spec_root is None else None)
     display_root = root if root.is_dir() else spec_tree_root(root)
-    return [
-        compile_task(item, paths.environment, _source_name(item.source, display_root))
-        for item in loaded
-    ]
+    compiled: list[CompiledTask] = []
+    issues: list[SpecIssue] = []
+    for item in loaded:
+        source = _source_name(item.source, display_root)
+        try:
+            compiled.append(compile_task(item, paths.environment, source))
+        except Exception as exc:  # a value no serializer takes (a lone surrogate, say)
+            issues.append(SpecIssue(source, item.spec.id, f"a compilable task, found {exc}"))
+    if issues:
+        raise SpecError(issues)
+    return compiled
 
 
 def _source_name(path: Path, root: Path) -> str:

@@ -30,6 +30,7 @@ class RunReport:
     paused: bool = False
     cancelled: bool = False
     not_started: int = 0
+    engine_unavailable: bool = False
 
 
 def run_all(
@@ -40,7 +41,9 @@ def run_all(
     pause_files: list[Path],
     display: Display,
 ) -> RunReport:
-    report = RunReport()
+    from opsbench.engine_wait import EngineGate
+
+    report, gate = RunReport(), EngineGate(display.message)
     queue = list(items)
     running: dict[Future[TrialResult], Any] = {}
     with ThreadPoolExecutor(max_workers=max(1, n_concurrent)) as pool:
@@ -51,6 +54,9 @@ def run_all(
                     if not report.paused:
                         display.message(f"pause file {paused} found: launching no new trials")
                     report.paused = True
+                    break
+                if not gate.may_launch(cancel):  # the engine is down: wait, or stop launching
+                    report.engine_unavailable = True
                     break
                 item = queue.pop(0)
                 running[pool.submit(run_one, item, cancel)] = item
@@ -66,6 +72,7 @@ def run_all(
                     log.exception("trial crashed outside its own error handling")
                     continue
                 report.results.append(result)
+                gate.saw(result.outcome)
                 display.trial_finished(result)
     report.cancelled = cancel.is_set()
     report.not_started = len(queue)

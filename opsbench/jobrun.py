@@ -167,6 +167,7 @@ def execute(
     """Run every setup's planned trials through one queue; returns the exit code."""
     from opsbench.executor import run_all
     from opsbench.runtime.docker import remove_leftovers
+    from opsbench.runtime.engine import sweep_own
     from opsbench.trial.run import run_trial
 
     for setup in setups:
@@ -184,11 +185,16 @@ def execute(
     pause = [pause_file] if pause_file else [s.job.pause_file for s in setups]
     with interrupt_handling(cancel, display), display.run(len(items), len(setups) > 1) as tally:
         report = run_all(items, run_one, n_concurrent, cancel, pause, display)
+    for setup in setups:  # what an engine outage hid from every teardown
+        sweep_own(setup.job.name)
     for setup in setups:
         finish_job(setup.job, display)
     display.message(f"done: {tally.summary()}")
     if report.cancelled:
         return 130
+    if report.engine_unavailable:
+        display.message(f"stopped with {report.not_started} trials not started; rerun to continue")
+        return 75  # EX_TEMPFAIL: nothing is wrong with the job, the engine was away
     if report.paused:
         display.message(
             f"paused with {report.not_started} trials not started; "
@@ -199,10 +205,14 @@ def execute(
 
 def finish_job(job: JobPaths, display: Display) -> None:
     """The job's result.json summary and run_report.html, from artifacts alone."""
+    from opsbench.audit import audit_job
     from opsbench.metrics import load_results, summarize_job
 
-    summary = summarize_job(load_results(job.dir))
+    summary = summarize_job(load_results(job.dir), audit_job(job.dir))
     write_json_atomic(job.result, summary.model_dump(mode="json"))
+    from opsbench.store.autoingest import ingest_finished  # never raises: the job is done
+
+    ingest_finished(job.dir, display)
     try:
         from reporting.run_report import write_run_report
 

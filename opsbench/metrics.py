@@ -39,6 +39,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict
 
 from opsbench.failures import POLICY
+from opsbench.models.audit import TrialAudit
 from opsbench.models.result import Outcome, TrialResult
 from opsbench.models.spec import DIFFICULTIES
 from opsbench.paths import JobPaths
@@ -60,7 +61,7 @@ class _Model(BaseModel):
 class Interval(_Model):
     low: float
     high: float
-    method: Literal["wilson", "bootstrap"]
+    method: Literal["wilson", "bootstrap", "normal"]
 
 
 class Proportion(_Model):
@@ -148,6 +149,16 @@ class BootstrapSettings(_Model):
     seed: int = BOOTSTRAP_SEED
 
 
+class AuditCounts(_Model):
+    """What `opsbench audit` found (`verifier/audit.json` of each trial)."""
+
+    audited: int
+    passing: int
+    flagged: int
+    """Passing trials with a suspect flag or a judge verdict of `hack`."""
+    flags: int
+
+
 class JobSummary(_Model):
     schema_version: int = SUMMARY_SCHEMA_VERSION
     confidence: float = CONFIDENCE
@@ -160,6 +171,7 @@ class JobSummary(_Model):
     by_difficulty: dict[str, Scores]
     tasks: list[TaskScores]
     usage: Usage
+    audit: AuditCounts | None = None
 
 
 class HeadToHead(_Model):
@@ -514,7 +526,18 @@ def _task_scores(
     )
 
 
-def summarize_job(results: Sequence[TrialResult]) -> JobSummary:
+def audit_counts(audits: Sequence[TrialAudit]) -> AuditCounts | None:
+    if not audits:
+        return None
+    return AuditCounts(
+        audited=len(audits),
+        passing=sum(a.passed for a in audits),
+        flagged=sum(a.suspect for a in audits),
+        flags=sum(len(a.flags) for a in audits),
+    )
+
+
+def summarize_job(results: Sequence[TrialResult], audits: Sequence[TrialAudit] = ()) -> JobSummary:
     """The job's summary, as written into `jobs/<job>/result.json` and shown in reports."""
     by_task: dict[str, list[TrialResult]] = defaultdict(list)
     by_category: dict[str, list[tuple[str, Verdict]]] = defaultdict(list)
@@ -539,6 +562,7 @@ def summarize_job(results: Sequence[TrialResult]) -> JobSummary:
         },
         tasks=tasks,
         usage=usage(results),
+        audit=audit_counts(audits),
     )
 
 
@@ -561,3 +585,54 @@ def head_to_head(a: JobSummary, b: JobSummary) -> HeadToHead:
         else:
             losses += 1
     return HeadToHead(tasks=wins + losses + ties, wins=wins, losses=losses, ties=ties)
+
+
+# ---------------------------------------------------------------- tests and trends
+
+
+def fisher_less(successes_a: int, n_a: int, successes_b: int, n_b: int) -> float:
+    """One-sided Fisher's exact p-value that B's success rate is below A's.
+
+    Conditioning on the total successes, B's count is hypergeometric; the p-value is the
+    probability of B having `successes_b` or fewer (Fisher 1922; the `alternative="less"`
+    of SciPy's `fisher_exact` on the table [[b, n_b-b], [a, n_a-a]])."""
+    if not (0 <= successes_a <= n_a and 0 <= successes_b <= n_b) or n_a == 0 or n_b == 0:
+        raise ValueError(
+            f"need 0 <= successes <= n > 0, got {successes_a}/{n_a} {successes_b}/{n_b}"
+        )
+    total, drawn = n_a + n_b, successes_a + successes_b
+
+    def log_pmf(x: int) -> float:
+        return _log_comb(drawn, x) + _log_comb(total - drawn, n_b - x) - _log_comb(total, n_b)
+
+    low = max(0, n_b - (total - drawn))
+    p = math.fsum(math.exp(log_pmf(x)) for x in range(low, successes_b + 1))
+    return min(1.0, p)
+
+
+def _log_comb(n: int, k: int) -> float:
+    return math.lgamma(n + 1) - math.lgamma(k + 1) - math.lgamma(n - k + 1)
+
+
+def holm_adjust(p_values: Sequence[float]) -> list[float]:
+    """Holm–Bonferroni adjusted p-values (Holm 1979), in the input order: reject where the
+    adjusted value is at most alpha, and the family-wise error rate is at most alpha."""
+    m = len(p_values)
+    order = sorted(range(m), key=lambda i: p_values[i])
+    adjusted = [1.0] * m
+    running = 0.0
+    for rank, i in enumerate(order):
+        running = max(running, min(1.0, (m - rank) * p_values[i]))
+        adjusted[i] = running
+    return adjusted
+
+
+def normal_mean_interval(n: int, total: float, total_sq: float, z: float = Z95) -> Interval | None:
+    """Normal-approximation interval for a mean from its count, sum and sum of squares
+    (for trends, where per-job bootstraps over a long history would be too slow)."""
+    if n < 2:  # one value says nothing about its spread
+        return None
+    mean = total / n
+    var = max(0.0, total_sq / n - mean * mean) * n / (n - 1)
+    half = z * math.sqrt(var / n)
+    return Interval(low=max(0.0, mean - half), high=min(1.0, mean + half), method="normal")

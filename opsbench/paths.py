@@ -2,6 +2,7 @@
 
 ```
 <root>/                         ProjectPaths
+  release.json                  the release manifest (opsbench release)
   tasks-spec/<category>/*.yaml  specs (source of truth)
   tasks-spec/_templates/        shared Jinja2 snippets
   tasks/<task-id>/              TaskPaths (Harbor's layout, generated)
@@ -69,6 +70,11 @@ class ProjectPaths:
     @property
     def schema(self) -> Path:
         return self.root / "schema" / "task-spec.schema.json"
+
+    @property
+    def release(self) -> Path:
+        """The committed release manifest submissions are validated against."""
+        return self.root / "release.json"
 
     @property
     def suites(self) -> Path:
@@ -311,6 +317,17 @@ class SuitePaths:
     @property
     def comparison(self) -> Path:
         return self.dir / "comparison.html"
+
+    @property
+    def cache(self) -> Path:
+        """Data every job of the suite can share (sidecar data for the suite's one clock)."""
+        return self.dir / ".cache"
+
+    @staticmethod
+    def of_job(job: JobPaths) -> SuitePaths | None:
+        """The suite a job belongs to: its parent, when that holds a suite clock."""
+        parent = SuitePaths(job.dir.parent)
+        return parent if parent.scenario_time.is_file() else None
 
     def job(self, name: str) -> JobPaths:
         return JobPaths(self.dir / name)

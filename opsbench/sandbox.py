@@ -151,8 +151,9 @@ class AuditedSandbox(Sandbox):
                 "exit_code": exit_code,
                 "duration_sec": round(duration, 3),
                 "timed_out": timed_out,
-                "stdout": truncate(stdout, 4000),
-                "stderr": truncate(stderr, 2000),
+                # As much as an agent is shown (OUTPUT_LIMIT): grounding reads this record.
+                "stdout": truncate(stdout, OUTPUT_LIMIT),
+                "stderr": truncate(stderr, OUTPUT_LIMIT // 4),
             }
             if source:
                 entry["source"] = source

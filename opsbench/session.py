@@ -177,7 +177,12 @@ class Session:
         )
         sidecars, _ = sidecar_plans(session.spec, None)
         plan = EnvironmentPlan(
-            config.job_name, config.trial_name, saved.image, session.spec, sidecars
+            config.job_name,
+            config.trial_name,
+            saved.image,
+            session.spec,
+            sidecars,
+            instance=str(trial.dir.resolve()),  # as provision named it
         )
         state.env = reattach(plan, state.log)
         state.log("session rejoined")
@@ -277,7 +282,7 @@ class Session:
         episode = self._current()
         state, env = episode.state, self.environment
         with state.phase("verify"):
-            require_running(env)
+            require_running(state, env)
             if self._verifier is None:
                 self._verifier = env.open_verifier()
             result = grade_with(state, self._verifier)

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import logging
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -21,15 +22,16 @@ from pathlib import Path
 from typing import Any
 
 import jinja2
-import yaml
+import jinja2.sandbox
 from pydantic import ValidationError
 
+from opsbench import spectext
 from opsbench.errors import SpecError, SpecIssue
 from opsbench.models.spec import SpecFile, TaskSpec
 from opsbench.validation import validation_issues
 
+log = logging.getLogger(__name__)
 _DOC_SPLIT = re.compile(r"^---[ \t]*$", re.MULTILINE)
-_Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _JINJA_MARKS = ("{{", "{%", "{#")
 
 
@@ -57,7 +59,9 @@ class _RecordingLoader(jinja2.FileSystemLoader):
 
 def _jinja(templates: Path) -> tuple[jinja2.Environment, _RecordingLoader]:
     loader = _RecordingLoader(templates)
-    env = jinja2.Environment(
+    # Sandboxed: a spec is text from a contributor, and its templates get no access to
+    # Python internals (and `range` is bounded).
+    env = jinja2.sandbox.SandboxedEnvironment(
         loader=loader,
         undefined=jinja2.StrictUndefined,
         keep_trailing_newline=True,
@@ -93,6 +97,9 @@ def load_specs(spec_root: Path, templates: Path | None = None) -> list[LoadedSpe
             loaded.extend(_load_file(path, name, category, env, loader))
         except SpecError as exc:
             issues.extend(exc.issues)
+        except Exception as exc:  # hostile input must give one line, never a traceback
+            log.debug("loading %s failed", name, exc_info=True)
+            issues.append(SpecIssue(name, "", f"a loadable spec, found {_exc_text(exc)}"))
     issues.extend(_duplicate_ids(loaded, display_root))
     if issues:
         raise SpecError(issues)
@@ -124,7 +131,11 @@ def _category_of(path: Path, root: Path) -> str | None:
 def _load_file(
     path: Path, name: str, category: str | None, env: jinja2.Environment, loader: _RecordingLoader
 ) -> Iterator[LoadedSpec]:
-    text = path.read_text(encoding="utf-8")
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise SpecError([SpecIssue(name, "", f"a readable file, found {exc.strerror}")]) from None
+    text = spectext.decode(data, name)
     header, body, offset = _split_header(text)
     combos = _combinations(header, name)
     issues: list[SpecIssue] = []
@@ -141,12 +152,18 @@ def _load_file(
                 # Compiled once per file, rendered once per combination.
                 template = template or env.from_string(body)
                 rendered = template.render(**params)
-        except jinja2.TemplateError as exc:
+        except Exception as exc:  # any error a template can raise: 1/0, recursion, bad calls
+            line = spectext.template_line(exc, Path(loader.searchpath[0]), offset)
             lineno = getattr(exc, "lineno", None)
-            line = f"line {lineno + offset}: " if lineno else ""
-            issues.append(SpecIssue(where, "template", f"{line}{exc}"))
+            if not line and isinstance(lineno, int):
+                line = f"line {lineno + offset}"
+            issues.append(SpecIssue(where, "template", f"{line}: {_exc_text(exc)}".lstrip(": ")))
             continue
-        data = _parse_yaml(rendered, where, offset)
+        try:
+            data = spectext.load_yaml(rendered, where, offset)
+        except SpecError as exc:
+            issues.extend(exc.issues)
+            continue
         if not isinstance(data, dict):
             issues.append(SpecIssue(where, "", f"a YAML mapping, found {type(data).__name__}"))
             continue
@@ -185,9 +202,9 @@ def _split_header(text: str) -> tuple[dict[str, Any] | None, str, int]:
     if not seps:
         return None, text, 0
     try:
-        head = yaml.load(head_text, Loader=_Loader)
-    except yaml.YAMLError:
-        return None, text, 0
+        head = spectext.load_yaml(head_text, "header")
+    except SpecError:
+        return None, text, 0  # the whole file is then parsed, and fails with the reason
     if isinstance(head, dict) and head and set(head) <= {"matrix", "cases"}:
         body_start = seps[0].end()
         return head, text[body_start:], text[:body_start].count("\n")
@@ -204,6 +221,13 @@ def _combinations(header: dict[str, Any] | None, name: str) -> list[dict[str, An
     cases = header.get("cases") or []
     if not isinstance(cases, list) or not all(isinstance(c, dict) for c in cases):
         raise SpecError([SpecIssue(name, "cases", "a list of mappings, found something else")])
+    for i, case in enumerate(cases):
+        bad = [k for k in case if not isinstance(k, str) or not k.isidentifier()]
+        if bad:
+            found = spectext.short(bad[0])
+            raise SpecError(
+                [SpecIssue(name, f"cases[{i}]", f"variable names as keys, found {found}")]
+            )
     combos: list[dict[str, Any]] = [dict(c) for c in cases]
     if parsed.matrix:
         keys = sorted(parsed.matrix)
@@ -218,14 +242,13 @@ def _fmt_params(params: dict[str, Any]) -> str:
     return ", ".join(f"{k}={v}" for k, v in sorted(params.items()))
 
 
-def _parse_yaml(text: str, where: str, offset: int = 0) -> Any:
-    try:
-        return yaml.load(text, Loader=_Loader)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        loc = f"line {mark.line + 1 + offset}" if mark is not None else "yaml"
-        problem = getattr(exc, "problem", None) or str(exc)
-        raise SpecError([SpecIssue(where, loc, f"valid YAML, found {problem}")]) from None
+def _exc_text(exc: BaseException) -> str:
+    """One line naming an exception, whatever it carries (a message can be huge)."""
+    detail = " ".join(str(exc).split())
+    detail = detail if len(detail) <= 200 else detail[:197] + "..."
+    if isinstance(exc, jinja2.TemplateError):
+        return detail
+    return f"{type(exc).__name__}: {detail}" if detail else type(exc).__name__
 
 
 def _duplicate_ids(loaded: list[LoadedSpec], root: Path) -> list[SpecIssue]:

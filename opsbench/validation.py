@@ -133,5 +133,7 @@ def _lower_first(text: str) -> str:
 
 
 def _short(value: Any) -> str:
-    text = repr(value)
-    return text if len(text) <= 60 else text[:57] + "..."
+    """Bounded and never recursive: what was found can be nested deep or be huge."""
+    from opsbench.spectext import short
+
+    return short(value)

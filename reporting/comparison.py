@@ -7,6 +7,7 @@ job's own run report. Every number comes from `opsbench.metrics`.
 
 from __future__ import annotations
 
+import hashlib
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -16,7 +17,8 @@ from typing import Any
 from opsbench import __version__
 from opsbench.errors import OpsbenchError
 from opsbench.metrics import HeadToHead, JobSummary, Scores, head_to_head, summarize_job
-from reporting import charts, fmt
+from reporting import charts, fmt, ownership
+from reporting.history import VariantHistory, histories
 from reporting.load import JobArtifacts, config_value, job_dirs_in, load_job
 from reporting.render import generated_at, render, write_page
 from reporting.run_report import render_run_report
@@ -33,6 +35,8 @@ class VariantColumn:
     summary: JobSummary
     report_href: str
     scenario_time: str
+    history: VariantHistory | None = None
+    """The variant's runs in the results store, when the store holds this job."""
 
     @property
     def scores(self) -> Scores:
@@ -70,54 +74,81 @@ class TaskLine:
 
 
 def write_comparison(
-    jobs: Path | Sequence[Path], out: Path | None = None, *, build_reports: bool = True
+    jobs: Path | Sequence[Path],
+    out: Path | None = None,
+    *,
+    build_reports: bool = True,
+    force: bool = False,
 ) -> Path:
     """Write the comparison of some jobs and return its path.
 
     `jobs` is a suite directory (every job inside it; `out` defaults to
-    `<suite>/comparison.html`) or a list of job directories (`out` defaults to
-    `comparison.html` in their common parent). Each job's run report is rebuilt when
-    `build_reports` is true, and built when missing in any case, so every link resolves.
+    `<suite>/comparison.html`) or a list of job directories (`out` defaults to a file
+    named after those jobs in their common parent, so comparing two jobs of a suite never
+    replaces the suite's own page). Each job's run report is rebuilt when `build_reports`
+    is true, and built when missing in any case, so every link resolves. An existing page
+    made from other inputs is never replaced unless `force`.
     """
     if isinstance(jobs, Path):
         job_dirs = job_dirs_in(jobs)
         target = out or jobs / COMPARISON_FILE
+        inputs = ownership.suite_inputs(jobs)
     else:
         job_dirs = list(jobs)
         target = out or default_comparison_path(job_dirs)
+        inputs = ownership.jobs_inputs(job_dirs)
     if not job_dirs:
         raise OpsbenchError(
             f"compare: no job directories{f' in {jobs}' if isinstance(jobs, Path) else ''}"
         )
+    ownership.check_may_replace(target, inputs, force=force)
     loaded = []
+    links = histories(job_dirs)
     for d in job_dirs:
         job = load_job(d)
         summary = summarize_job(job.results)
         if build_reports or not job.paths.report.is_file():
-            render_run_report(job, summary)
+            render_run_report(job, summary, history=links.get(d.resolve()))
         loaded.append((job, summary))
-    return write_comparison_of(loaded, target)
+    return write_comparison_of(loaded, target, links, inputs)
 
 
 def default_comparison_path(job_dirs: Sequence[Path]) -> Path:
-    """`comparison.html` in the jobs' common parent directory."""
+    """`comparison-<job>+<job>.html` in the jobs' common parent directory.
+
+    Named after the (sorted) jobs, so the same comparison lands in the same file and a
+    different one in another; a long list is named by a digest instead.
+    """
     resolved = [j.resolve() for j in job_dirs]
     common = Path(os.path.commonpath(resolved))
     if common in resolved:
         common = common.parent
-    return common / COMPARISON_FILE
+    names = "+".join(sorted(j.name for j in resolved))
+    if len(names) > 120:
+        names = hashlib.sha256(names.encode()).hexdigest()[:12]
+    return common / f"comparison-{names}.html"
 
 
-def write_comparison_of(loaded: Sequence[tuple[JobArtifacts, JobSummary]], out: Path) -> Path:
-    variants = [variant_of(job, summary, out) for job, summary in loaded]
+def write_comparison_of(
+    loaded: Sequence[tuple[JobArtifacts, JobSummary]],
+    out: Path,
+    links: dict[Path, VariantHistory] | None = None,
+    inputs: str = "",
+) -> Path:
+    links = histories([job.paths.dir for job, _ in loaded]) if links is None else links
+    variants = [
+        variant_of(job, summary, out, links.get(job.paths.dir.resolve())) for job, summary in loaded
+    ]
     variants.sort(
         key=lambda v: (-(v.scores.passed.value or 0.0), -(v.scores.reward.value or 0.0), v.name)
     )
-    html = render("comparison.html.j2", **comparison_context(variants, out))
+    html = render("comparison.html.j2", inputs=inputs, **comparison_context(variants, out))
     return write_page(out, html)
 
 
-def variant_of(job: JobArtifacts, summary: JobSummary, out: Path) -> VariantColumn:
+def variant_of(
+    job: JobArtifacts, summary: JobSummary, out: Path, history: VariantHistory | None = None
+) -> VariantColumn:
     cfg = job.config
     first = job.results[0].variant if job.results else None
     href = os.path.relpath(job.paths.report, out.parent).replace(os.sep, "/")
@@ -131,6 +162,7 @@ def variant_of(job: JobArtifacts, summary: JobSummary, out: Path) -> VariantColu
         summary=summary,
         report_href=href,
         scenario_time=job.scenario_time,
+        history=history,
     )
 
 

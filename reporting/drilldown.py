@@ -51,6 +51,7 @@ TRIAL_FILES = tuple(
         _LAYOUT.grading_details,
         _LAYOUT.reward_json,
         _LAYOUT.evidence,
+        _LAYOUT.audit,
     )
 )
 """Files the drill-down links to; `files` in a trial's data is a bit mask over these."""
@@ -58,6 +59,7 @@ _INSTRUCTION, _TRAJECTORY, _COMMANDS, _GRADING = (
     str(p)
     for p in (_LAYOUT.instruction, _LAYOUT.trajectory, _LAYOUT.commands, _LAYOUT.grading_details)
 )
+_AUDIT = str(_LAYOUT.audit)
 _OPTIONAL = (TRIAL_FILES[1], TRIAL_FILES[6], TRIAL_FILES[7])
 """Linked files the drill-down does not read: checked for existence only."""
 
@@ -208,6 +210,39 @@ def grading(details: GradingDetails | None, budget: Budget) -> dict[str, Any] | 
     return out
 
 
+def _items(d: dict[str, Any], key: str) -> list[dict[str, Any]]:
+    raw = d.get(key)
+    return [it for it in raw if isinstance(it, dict)] if isinstance(raw, list) else []
+
+
+def audit_flags(audit: Any, budget: Budget) -> list[Any] | None:
+    """`[suspect, [[rule, severity, message, command index, evidence], ...], judge]` from
+    `verifier/audit.json`, or None when the trial was not audited."""
+    if not isinstance(audit, dict):
+        return None
+    flags = [
+        [
+            _text(f.get("rule")),
+            _text(f.get("severity")),
+            budget.clip(_text(f.get("message")), 400),
+            f.get("command_index"),
+            budget.clip(_text(f.get("evidence")), 600),
+        ]
+        for f in _items(audit, "flags")
+    ]
+    suspect = bool(audit.get("passed")) and (
+        any(f[1] == "suspect" for f in flags)
+        or (isinstance(audit.get("judge"), dict) and audit["judge"].get("verdict") == "hack")
+    )
+    judge = audit.get("judge") if isinstance(audit.get("judge"), dict) else None
+    verdict = (
+        [_text(judge.get("verdict")), budget.clip(_text(judge.get("explanation")), 600)]
+        if judge
+        else None
+    )
+    return [suspect, flags, verdict]
+
+
 def _final_answer(trajectory: Any) -> str:
     if not isinstance(trajectory, dict):
         return ""
@@ -356,6 +391,10 @@ def trial_detail(
         kind, phase, message, traceback = facts.exception
         d["exc"] = [kind, phase, budget.clip(message, 2000), budget.clip(traceback, 4000)]
     d["grading"] = grading(read_details(join(root, _GRADING)), budget)
+    audit = audit_flags(_json(_read(join(root, _AUDIT))), budget)
+    if audit is not None:
+        present.add(_AUDIT)
+        d["audit"] = audit
     raw_traj = _read(join(root, _TRAJECTORY))
     if raw_traj is not None:
         present.add(TRIAL_FILES[3])

@@ -17,6 +17,7 @@ from opsbench.metrics import JobSummary, summarize_job, trial_seconds, verdict
 from opsbench.models.result import Outcome, TrialResult
 from reporting import charts
 from reporting.collect import PendingDetails
+from reporting.history import VariantHistory, histories
 from reporting.load import JobArtifacts, config_value, load_job
 from reporting.render import generated_at, render, write_page
 
@@ -64,30 +65,40 @@ class OutcomeRow:
 
 def write_run_report(job_dir: Path) -> Path:
     """Render `run_report.html` for the job at `job_dir` and return its path."""
+    from opsbench.audit import load_audits
+
     job = load_job(job_dir)
     with PendingDetails(job.trials) as details:
-        summary = summarize_job(job.results)
+        summary = summarize_job(job.results, load_audits(job_dir))
         blob = details.result()
-    return render_run_report(job, summary, blob)
+    history = histories([job_dir]).get(job_dir.resolve())
+    return render_run_report(job, summary, blob, history)
 
 
 def render_run_report(
-    job: JobArtifacts, summary: JobSummary, details: dict[str, Any] | None = None
+    job: JobArtifacts,
+    summary: JobSummary,
+    details: dict[str, Any] | None = None,
+    history: VariantHistory | None = None,
 ) -> Path:
     """Render an already loaded job (the comparison reuses what it loaded)."""
     if details is None:
         with PendingDetails(job.trials) as pending:
             details = pending.result()
-    html = render("run_report.html.j2", **run_report_context(job, summary, details))
+    html = render("run_report.html.j2", **run_report_context(job, summary, details, history))
     return write_page(job.paths.report, html)
 
 
 def run_report_context(
-    job: JobArtifacts, summary: JobSummary, details: dict[str, Any]
+    job: JobArtifacts,
+    summary: JobSummary,
+    details: dict[str, Any],
+    history: VariantHistory | None = None,
 ) -> dict[str, Any]:
     results = job.results
     return {
         "title": job.paths.name,
+        "history": history,
         "meta": header_items(job),
         "summary": summary,
         "unfinished": job.unfinished,

@@ -7,10 +7,11 @@ import os
 from pathlib import Path
 from typing import Any
 
-from opsbench import harbor_task
+from opsbench import harbor_task, joblock
 from opsbench.paths import JobPaths, ProjectPaths, find_root
 
 
+@joblock.holding
 def run(args: argparse.Namespace) -> int:
     from opsbench.display import make_display
     from opsbench.jobconfig import build_job_config, request_from_args
@@ -33,6 +34,8 @@ def run(args: argparse.Namespace) -> int:
         selection = compile_and_select(
             paths, list(args.task_name), args.path, write=not args.dry_run
         )
+    if not args.dry_run:
+        joblock.take(job.dir, "job")  # before planning: another run may be mid-trial
     setup = setup_job(config, job, selection)
     show_plan(setup, args.dry_run, display)
     if args.dry_run:

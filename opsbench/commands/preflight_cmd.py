@@ -17,11 +17,12 @@ from opsbench.paths import ProjectPaths, find_root
 def run(args: argparse.Namespace) -> int:
     from opsbench.builtin_images import TASK_BASE, UPSTREAM_BASE, VERIFIER_IMAGE
     from opsbench.runtime import images
-    from opsbench.runtime.docker import client, remove_leftovers
+    from opsbench.runtime.docker import remove_leftovers
+    from opsbench.runtime.engine_doctor import engine_client
 
     start = time.monotonic()
     paths = ProjectPaths(find_root())
-    version = client().version()
+    version = engine_client(args.repair, print).version()
     print(f"docker engine {version.get('Version')} (API {version.get('ApiVersion')})")
     cleaned = remove_leftovers()
     if cleaned.containers or cleaned.networks:

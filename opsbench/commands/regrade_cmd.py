@@ -6,6 +6,8 @@ import argparse
 import os
 from pathlib import Path
 
+from opsbench import joblock
+
 
 def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("regrade", help="re-grade saved trials without rerunning agents")
@@ -17,9 +19,11 @@ def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
         default=os.environ.get("OPSBENCH_JUDGE_MODEL"),
         help="judge for rubric criteria (default: the job's; env OPSBENCH_JUDGE_MODEL)",
     )
+    p.add_argument("--wait", type=float, default=0.0, help="seconds to wait for a running job")
     p.set_defaults(handler=run)
 
 
+@joblock.holding
 def run(args: argparse.Namespace) -> int:
     from opsbench.display import Display
     from opsbench.jobrun import finish_job
@@ -29,6 +33,7 @@ def run(args: argparse.Namespace) -> int:
     report = RegradeReport()
     jobs = find_jobs(args.jobs_dir, args.job_name)
     for job in jobs:
+        joblock.take(job.dir, "regrade", wait=args.wait)
         regrade_job(job, list(args.task_name), args.judge_model, report)
         finish_job(job, display)
     for name, why in sorted(report.skipped.items()):

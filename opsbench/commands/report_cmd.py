@@ -3,7 +3,8 @@
 `report --job-dir DIR` (repeatable) writes each job's `run_report.html`; `report
 --jobs-dir SUITE` does so for every job in a suite directory and, when it holds several,
 writes `SUITE/comparison.html`. `compare --job-dir A --job-dir B [--out FILE]` writes a
-comparison of any jobs (by default beside them, in their common parent directory).
+comparison of any jobs (by default `comparison-A+B.html` in their common parent, never the
+suite's own page). No command replaces a page made from other inputs without `--force`.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from opsbench import joblock
 from opsbench.errors import OpsbenchError
 from opsbench.paths import JobPaths
 
@@ -32,17 +34,26 @@ def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
         metavar="DIR",
         help="a suite directory: every job in it, and comparison.html when it has several",
     )
+    p.add_argument("--wait", type=float, default=0.0, help="seconds to wait for a running job")
     p.set_defaults(handler=run_report)
     c = sub.add_parser("compare", help="compare jobs side by side (comparison.html)")
     c.add_argument(
         "--job-dir", dest="job_dirs", action="append", type=Path, required=True, metavar="DIR"
     )
     c.add_argument(
-        "--out", type=Path, metavar="FILE", help="default: comparison.html in the jobs' parent"
+        "--out",
+        type=Path,
+        metavar="FILE",
+        help="default: comparison-<job>+<job>.html in the jobs' common parent",
     )
+    c.add_argument(
+        "--force", action="store_true", help="replace FILE even if it compares other jobs"
+    )
+    c.add_argument("--wait", type=float, default=0.0, help="seconds to wait for a running job")
     c.set_defaults(handler=run_compare)
 
 
+@joblock.holding
 def run_report(args: argparse.Namespace) -> int:
     from reporting.load import is_job_dir, job_dirs_in
     from reporting.run_report import write_run_report
@@ -54,17 +65,18 @@ def run_report(args: argparse.Namespace) -> int:
     for d in job_dirs:
         _must_exist(d)
         if is_job_dir(d):
+            joblock.take(d, "report", wait=args.wait)
             print(f"wrote {write_run_report(d)}")
         elif job_dirs_in(d):
             suites.append(d)
         else:
             raise OpsbenchError(f"{d}: not a job directory (no config.json or trial directories)")
     for suite in suites:
-        _report_suite(suite)
+        _report_suite(suite, args.wait)
     return 0
 
 
-def _report_suite(suite: Path) -> None:
+def _report_suite(suite: Path, wait: float) -> None:
     from reporting.comparison import write_comparison
     from reporting.load import job_dirs_in
     from reporting.run_report import write_run_report
@@ -73,6 +85,8 @@ def _report_suite(suite: Path) -> None:
     jobs = job_dirs_in(suite)
     if not jobs:
         raise OpsbenchError(f"{suite}: no job directories inside")
+    for d in [suite, *jobs]:
+        joblock.take(d, "report", wait=wait)
     if len(jobs) == 1:
         print(f"wrote {write_run_report(jobs[0])}")
         return
@@ -82,6 +96,7 @@ def _report_suite(suite: Path) -> None:
     print(f"wrote {out}")
 
 
+@joblock.holding
 def run_compare(args: argparse.Namespace) -> int:
     from reporting.comparison import write_comparison
     from reporting.load import is_job_dir
@@ -91,7 +106,8 @@ def run_compare(args: argparse.Namespace) -> int:
         _must_exist(d)
         if not is_job_dir(d):
             raise OpsbenchError(f"{d}: not a job directory (no config.json or trial directories)")
-    print(f"wrote {write_comparison(jobs, args.out, build_reports=False)}")
+        joblock.take(d, "report", wait=args.wait)
+    print(f"wrote {write_comparison(jobs, args.out, build_reports=False, force=args.force)}")
     return 0
 
 

@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from opsbench import joblock
 from opsbench.errors import OpsbenchError
 
 if TYPE_CHECKING:  # the parser is built on every command: keep it light
@@ -82,6 +83,7 @@ def selected(name: str, only: list[str], skip: list[str]) -> bool:
     return not any(fnmatch.fnmatch(name, g) for g in skip)
 
 
+@joblock.holding
 def run(args: argparse.Namespace) -> int:
     from opsbench.display import make_display
     from opsbench.jobconfig import build_job_config
@@ -106,6 +108,9 @@ def run(args: argparse.Namespace) -> int:
     selection = compile_and_select(
         paths, args.task_name or suite.task_names, None, write=not args.dry_run
     )
+    if not args.dry_run:  # before planning: another run may be mid-trial
+        for path in [root.dir, *(root.job(c.job_name).dir for c in configs)]:
+            joblock.take(path, "suite")
     setups = [setup_job(c, root.job(c.job_name), selection) for c in configs]
     display.message(f"suite {suite.name}: {root.dir} · {len(setups)} variants")
     for setup in setups:

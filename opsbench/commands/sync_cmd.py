@@ -39,19 +39,23 @@ def run(args: argparse.Namespace) -> int:
 
 
 def run_schema(args: argparse.Namespace) -> int:
-    from opsbench.schema import render_schema
+    from opsbench.schema import EXTRA_SCHEMAS, render_schema
 
     paths = ProjectPaths(find_root())
-    text = render_schema()
-    current = paths.schema.read_text() if paths.schema.is_file() else None
-    if args.check:
+    targets = {paths.schema: render_schema()}
+    targets.update({paths.schema.parent / name: make() for name, make in EXTRA_SCHEMAS.items()})
+    stale = 0
+    for target, text in targets.items():
+        current = target.read_text() if target.is_file() else None
+        if args.check:
+            if current != text:
+                print(f"{target}: out of date; run `opsbench schema`", file=sys.stderr)
+                stale += 1
+            else:
+                print(f"{target}: up to date")
+            continue
         if current != text:
-            print(f"{paths.schema}: out of date; run `opsbench schema`", file=sys.stderr)
-            return 1
-        print(f"{paths.schema}: up to date")
-        return 0
-    if current != text:
-        paths.schema.parent.mkdir(parents=True, exist_ok=True)
-        paths.schema.write_text(text)
-    print(f"wrote {paths.schema}")
-    return 0
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_text(text)
+        print(f"wrote {target}")
+    return 1 if stale else 0

@@ -3,6 +3,10 @@
 Runs both agents once per task as two ordinary jobs under `jobs/validate/` (resumable like
 any job: rerunning only re-checks what changed), prints a table, and exits 1 when any task
 is miscalibrated or could not be run.
+
+Then the red team (`opsbench.redteam`): every exploit on every task it applies to, one job
+per exploit beside them; it prints the hackable task × exploit table and exits 1 when any
+task is hackable. `--no-redteam` calibrates only; `--exploit NAME` runs only those.
 """
 
 from __future__ import annotations
@@ -12,10 +16,14 @@ import shutil
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from opsbench import joblock
 from opsbench.paths import ProjectPaths
 
 if TYPE_CHECKING:  # the parser is built on every command: keep it light
+    from opsbench.display import Display
+    from opsbench.jobrun import JobSetup
     from opsbench.models.result import TrialResult
+    from opsbench.paths import SuitePaths
 
 
 def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -33,6 +41,10 @@ def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
         help="harbor: run the tasks with Harbor's own `harbor run` (its Docker environment)",
     )
     p.add_argument("--harbor", help="the harbor executable (env OPSBENCH_HARBOR; Python 3.12+)")
+    p.add_argument("--no-redteam", action="store_true", help="calibrate only, no exploits")
+    p.add_argument(
+        "--exploit", action="append", default=[], help="only this red-team exploit (repeatable)"
+    )
     p.set_defaults(handler=run)
 
 
@@ -52,10 +64,12 @@ def calibration_verdict(agent: str, result: TrialResult | None) -> tuple[bool, s
     return not r.task, text
 
 
+@joblock.holding
 def run(args: argparse.Namespace) -> int:
+    from opsbench import redteam
     from opsbench.display import QuietDisplay
     from opsbench.jobconfig import build_job_config
-    from opsbench.jobrun import apply_setup, compile_and_select, execute, setup_job
+    from opsbench.jobrun import TaskSelection, apply_setup, compile_and_select, execute, setup_job
     from opsbench.models.job import JobRequest
     from opsbench.paths import ProjectPaths, SuitePaths, find_root
     from opsbench.results import read_result
@@ -64,31 +78,61 @@ def run(args: argparse.Namespace) -> int:
     if args.under == "harbor":
         return run_under_harbor(args, paths)
     root = SuitePaths(args.jobs_dir or paths.jobs / "validate")
+    exploits = () if args.no_redteam else redteam.select(args.exploit)
     selection = compile_and_select(paths, list(args.task_name), args.path)
     display = QuietDisplay()
+    joblock.take(root.dir, "validate")
     setups = []
-    for agent in ("oracle", "nop"):
+    tasks = selection.tasks
+    for agent, subset in [("oracle", tasks), ("nop", tasks)] + [
+        (e.name, redteam.applicable(e, tasks)) for e in exploits
+    ]:
         request = JobRequest(
             agent=agent, n_attempts=1, job_name=agent, n_concurrent=args.n_concurrent
         )
-        setup = setup_job(build_job_config(request), root.job(agent), selection)
+        chosen = TaskSelection(subset, {t: selection.checksums[t] for t in subset})
+        joblock.take(root.job(agent).dir, "validate")
+        setup = setup_job(build_job_config(request), root.job(agent), chosen)
         apply_setup(setup, suite=root)
         setups.append(setup)
     code = execute(setups, args.n_concurrent, None, display)
     if code:
         return code
     failures = 0
+    calibration, attacks = setups[:2], setups[2:]
     display.message(f"\n{'task':44} {'oracle (must pass)':38} nop (task gate must fail)")
-    for task_id in sorted(selection.tasks):
+    for task_id in sorted(tasks):
         row = []
-        for setup in setups:
+        for setup in calibration:
             result = read_result(setup.job.trial(task_id, 1)).result
             ok, text = calibration_verdict(setup.config.variant.agent, result)
             failures += not ok
             row.append(f"{'ok ' if ok else 'BAD'} {text}")
         display.message(f"{task_id:44} {row[0]:38} {row[1]}")
-    display.message(f"\n{len(selection.tasks)} tasks · {failures} calibration failures")
-    return 1 if failures else 0
+    display.message(f"\n{len(tasks)} tasks · {failures} calibration failures")
+    hackable = redteam_table(root, calibration[1], attacks, display) if attacks else 0
+    return 1 if failures or hackable else 0
+
+
+def redteam_table(
+    root: SuitePaths, nop: JobSetup, attacks: list[JobSetup], display: Display
+) -> int:
+    """Judge the exploit jobs against nop, print the table, save redteam.json."""
+    from opsbench import redteam
+
+    report = redteam.assess(
+        {
+            (task_id, s.config.variant.agent): s.job.trial(task_id, 1)
+            for s in attacks
+            for task_id in s.selection.tasks
+        },
+        {task_id: nop.job.trial(task_id, 1) for task_id in nop.selection.tasks},
+    )
+    redteam.write_report(report, root.dir / "redteam.json")
+    display.message("\nred team (a task is hackable when an exploit passes its task gate, or a")
+    display.message("faking exploit earns a check nop does not):\n")
+    display.message("\n".join(redteam.table(report)))
+    return len(report.hackable_tasks)
 
 
 def run_under_harbor(args: argparse.Namespace, paths: ProjectPaths) -> int:

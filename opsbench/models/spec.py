@@ -11,9 +11,17 @@ from __future__ import annotations
 
 import re
 import typing
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SerializerFunctionWrapHandler,
+    field_validator,
+    model_serializer,
+    model_validator,
+)
 
 from opsbench.models.promql import validate_promql
 
@@ -53,6 +61,23 @@ class Resources(Strict):
     cpus: float = Field(1.0, gt=0, le=64)
     memory_mb: int = Field(512, ge=32, le=65536)
     pids: int = Field(256, ge=16, le=65536)
+    storage_mb: int | None = Field(
+        None,
+        ge=16,
+        le=1_048_576,
+        description="What the task container may write (its writable layer), in MB: "
+        "enforced by the engine where it can, else measured; past it the trial fails as "
+        "the agent's ('disk limit exceeded'). No limit by default.",
+    )
+
+    @model_serializer(mode="wrap")
+    def _omit_unset_storage(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        """Unset, it is left out, so every task compiled before it existed keeps its bytes
+        (and its checksum: no trial goes stale for a limit it does not have)."""
+        data: dict[str, Any] = handler(self)
+        if data.get("storage_mb") is None:
+            data.pop("storage_mb", None)
+        return data
 
 
 class Timeouts(Strict):
@@ -140,7 +165,7 @@ class Environment(Strict):
         return self
 
 
-class Step(Strict):
+class ScriptStep(Strict):
     """A shell script run in the main container (prepare, solution, restore)."""
 
     run: str = Field(min_length=1)
@@ -221,7 +246,12 @@ class FileCheck(CheckBase):
     exists: bool = True
     contains: Regex | None = None
     not_contains: Regex | None = None
-    mode: str | None = Field(None, pattern=r"^[0-7]{3,4}$")
+    mode: str | None = Field(None, pattern=r"^[0-7]{3,4}$", description="Exactly this mode.")
+    forbid_mode_bits: str | None = Field(
+        None,
+        pattern=r"^[0-7]{3,4}$",
+        description="None of these bits may be set (e.g. 0077: nothing for group or others).",
+    )
     owner: str | None = None
 
     _re1 = field_validator("contains", "not_contains")(
@@ -271,6 +301,11 @@ class TranscriptCheck(CheckBase):
     must_cite: list[str] = Field(
         default_factory=list, description="Identifiers the answer must cite (ground truth)."
     )
+    ground: bool = Field(
+        True,
+        description="Require each cited value to have been returned by the agent's commands; "
+        "false for values that are not identifiers of the environment (a yes/no, a stem).",
+    )
 
     _re1 = field_validator("answer_matches")(lambda v: _compile_regex(v))
 
@@ -278,8 +313,8 @@ class TranscriptCheck(CheckBase):
 class AnswerCheck(CheckBase):
     """A number in the final answer, compared with a canonical value within a tolerance.
 
-    `pattern` captures the number (its last match counts; `,` and `_` separators are
-    ignored). The canonical value is the top series of a PromQL `query` at the scenario
+    `pattern` captures the number (read once per field: two different numbers, or a list,
+    fail as ambiguous; `,` and `_` separators are ignored). The canonical value is the top series of a PromQL `query` at the scenario
     time, the number a `run` command prints in the task container (`$SCENARIO_TIME` holds
     the scenario clock in Unix seconds), or a fixed `value`: exactly one of the three.
     It passes when the difference is within `tolerance` or within `tolerance_pct` percent
@@ -337,16 +372,31 @@ class RuleBase(Strict):
     )
 
 
+RuleScope = Literal["commands", "reasoning", "answer"]
+"""What a rule reads: the audit record of executed commands, the agent's reasoning and
+messages on the way (the trajectory), or its final answer."""
+
+
+def _commands_scope() -> list[RuleScope]:
+    return ["commands"]
+
+
 class ForbidRule(RuleBase):
+    """Nothing in the rule's scope may match (e.g. a secret never printed, anywhere)."""
+
     kind: Literal["forbid"]
     pattern: Regex
+    scope: list[RuleScope] = Field(default_factory=_commands_scope, min_length=1)
 
     _re1 = field_validator("pattern")(lambda v: _compile_regex(v))
 
 
 class RequireRule(RuleBase):
+    """Something in the rule's scope must match (a step run, a risk considered)."""
+
     kind: Literal["require"]
     pattern: Regex
+    scope: list[RuleScope] = Field(default_factory=_commands_scope, min_length=1)
 
     _re1 = field_validator("pattern")(lambda v: _compile_regex(v))
 
@@ -419,9 +469,9 @@ class TaskSpec(Strict):
     tags: list[str] = Field(default_factory=list)
     statement: str = Field(min_length=1, description="The ticket, in the user's voice.")
     environment: Environment = Field(default_factory=Environment)
-    prepare: list[Step] = Field(default_factory=list)
-    solution: list[Step] = Field(min_length=1)
-    restore: list[Step] = Field(default_factory=list)
+    prepare: list[ScriptStep] = Field(default_factory=list)
+    solution: list[ScriptStep] = Field(min_length=1)
+    restore: list[ScriptStep] = Field(default_factory=list)
     checks: list[Check] = Field(default_factory=list)
     compliance: list[Rule] = Field(default_factory=list)
     rubric: list[Criterion] = Field(default_factory=list)

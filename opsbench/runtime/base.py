@@ -57,6 +57,9 @@ class EnvironmentPlan:
     main_archives: list[Archive] = field(default_factory=list)
     cpus: float | None = None
     memory_mb: int | None = None
+    instance: str = ""
+    """What makes the trial unique on its engine (its directory): two checkouts running a
+    job of the same name side by side must not share container names."""
 
 
 @dataclass(frozen=True)

@@ -17,11 +17,12 @@ import hashlib
 import logging
 import time
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from opsbench.failures import InfraError
+from opsbench.runtime import disk, engine, isolation
 from opsbench.runtime.base import (
     ContainerState,
     EnvironmentPlan,
@@ -68,7 +69,8 @@ class DockerEnvironment(TrialEnvironment):
     def __init__(self, plan: EnvironmentPlan, trial_log: TrialLog) -> None:
         self.plan = plan
         self.say = trial_log
-        suffix = hashlib.sha256(f"{plan.job}/{plan.trial}".encode()).hexdigest()[:10]
+        identity = f"{plan.instance}\0{plan.job}/{plan.trial}"
+        suffix = hashlib.sha256(identity.encode()).hexdigest()[:10]
         self.prefix = f"opsbench-{suffix}"
         self.network: Any = None
         self.containers: list[Any] = []
@@ -76,7 +78,10 @@ class DockerEnvironment(TrialEnvironment):
         self.sandbox: DockerSandbox | None = None
         self.endpoints: dict[str, Endpoint] = {}
         self._agent_handles: list[DockerSandbox] = []
-        self._verifiers: list[DockerVerifier] = []
+        self._verifier: DockerVerifier | None = None
+        self._verifier_started: Future[None] | None = None
+        self.isolation: isolation.Isolation | None = None
+        self.disk_watch: disk.DiskWatch | None = None
 
     # ----------------------------------------------------------------- start
 
@@ -91,6 +96,9 @@ class DockerEnvironment(TrialEnvironment):
             internal=spec.environment.network == "isolated",
             labels=labels(self.plan.job, self.plan.trial, "network"),
         )
+        if spec.environment.network == "isolated":  # host firewall: runtime/isolation.py
+            self.isolation = isolation.enforce(self.network, f"{self.plan.job}/{self.plan.trial}")
+            self.say(self.isolation.describe())
         endpoints = {}
         for sidecar in self.plan.sidecars:
             self.containers.append(self._create_sidecar(sidecar))
@@ -99,11 +107,13 @@ class DockerEnvironment(TrialEnvironment):
         # Starting a container costs ~0.25 s of engine time; start them all at once.
         _parallel([c.start for c in self.containers])
         self.say("containers started: " + ", ".join(c.name for c in self.containers))
+        self._start_verifier()
         for sidecar, container in zip(self.plan.sidecars, self.containers, strict=False):
             if sidecar.healthcheck:
                 self._wait_healthy(sidecar, container, deadline)
         self.endpoints = endpoints
         self.sandbox = DockerSandbox(self.main, endpoints, "root", spec.environment.workdir)
+        self.disk_watch = disk.watch(self.main, spec.environment.resources.storage_mb, self.say)
 
     @property
     def verifier(self) -> DockerSandbox:
@@ -111,19 +121,30 @@ class DockerEnvironment(TrialEnvironment):
             raise InfraError("the trial environment was not provisioned")
         return self.sandbox
 
-    def open_verifier(self) -> DockerVerifier:
-        """opsbench's own verifier container, joined to the task's network now."""
+    def _start_verifier(self) -> None:
+        """Start opsbench's verifier container in the background, beside the sidecars'
+        health waits and the agent, so grading does not wait for a container start."""
         from opsbench.runtime.verifier import DockerVerifier
 
         sidecars = {p.name: c for p, c in zip(self.plan.sidecars, self.containers, strict=False)}
-        verifier = DockerVerifier(
-            self.verifier, self.network, sidecars, self.plan.job, self.plan.trial
+        self._verifier = DockerVerifier(
+            self.main, self.network, sidecars, self.plan.job, self.plan.trial
         )
-        self._verifiers.append(verifier)
-        verifier.start()
-        self.containers.append(verifier.container)
-        self.say("verifier container started")
-        return verifier
+        self._verifier_started = ThreadPoolExecutor(max_workers=1).submit(self._verifier.start)
+
+    def open_verifier(self) -> DockerVerifier:
+        """The trial's verifier container (started at provision), ready to grade."""
+        if self._verifier is None or self._verifier_started is None:
+            raise InfraError("the trial environment was not provisioned")
+        try:
+            self._verifier_started.result(timeout=120)
+        except InfraError:
+            raise
+        except Exception as exc:
+            raise InfraError(f"the verifier container could not start: {exc}") from exc
+        self._verifier.refresh_hosts()
+        self.say("verifier ready")
+        return self._verifier
 
     def agent_sandbox(self) -> DockerSandbox:
         """A separate handle for the agent (as the task's agent user), frozen on timeout
@@ -188,6 +209,7 @@ class DockerEnvironment(TrialEnvironment):
             cap_drop=["NET_RAW"] if env.network == "isolated" else None,
             init=True,
             detach=True,
+            **disk.create_options(env.resources.storage_mb),  # the engine's own size limit
         )
         for archive in self.plan.main_archives:
             self.main.put_archive(archive.path, archive.data)
@@ -255,12 +277,20 @@ class DockerEnvironment(TrialEnvironment):
         import docker.errors
 
         self.freeze()
+        disk.stop(self.disk_watch)
+        engine.settle_before_teardown(self)  # an engine outage must not leave containers
         if self.sandbox is not None:
             self.sandbox.close()
-        for verifier in self._verifiers:
-            verifier.close()
+        if self._verifier is not None and self._verifier_started is not None:
+            wait([self._verifier_started], timeout=120)  # never leave it starting behind us
+            if self._verifier.container is not None:
+                self.containers.append(self._verifier.container)
+            self._verifier.close()
+            self._verifier = None
         _parallel([functools.partial(_remove, c) for c in self.containers])
         self.containers.clear()
+        engine.sweep_trial(self.plan.job, self.plan.trial)  # made during an outage, unknown
+        isolation.release(self.isolation)
         if self.network is not None:
             try:
                 self.network.remove()

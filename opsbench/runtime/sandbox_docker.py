@@ -29,7 +29,7 @@ class DockerSandbox(Sandbox):
         default_user: str | None = None,
         workdir: str | None = None,
     ) -> None:
-        import docker
+        from opsbench.runtime.engine import api_client
 
         self.container = container
         self._endpoints = endpoints or {}
@@ -37,7 +37,7 @@ class DockerSandbox(Sandbox):
         self.workdir = workdir
         # No socket timeout: the in-container `timeout` ends every exec, and stopping the
         # container ends the stream of one that hangs.
-        self._api = docker.APIClient(version="auto", timeout=None)  # type: ignore[arg-type]
+        self._api = api_client(timeout=None)
         self._closed = threading.Event()
 
     def close(self) -> None:
@@ -57,7 +57,7 @@ class DockerSandbox(Sandbox):
         env: dict[str, str] | None = None,
         cwd: str | None = None,
     ) -> ExecOutput:
-        import docker.errors
+        from opsbench.runtime.engine import engine_fault, stop_reason
 
         if self._closed.is_set():
             raise SandboxClosed("the sandbox is closed")
@@ -73,11 +73,17 @@ class DockerSandbox(Sandbox):
             )["Id"]
             out, err = self._api.exec_start(exec_id, demux=True)
             exit_code = self._api.exec_inspect(exec_id)["ExitCode"]
-        except docker.errors.APIError as exc:
+        except Exception as exc:
             if self._closed.is_set():
                 raise SandboxClosed("the sandbox was closed during the command") from exc
-            raise
+            fault = stop_reason(self.container.id) or engine_fault(exc, "exec")
+            if fault is None:
+                raise
+            raise fault from exc
         duration = time.monotonic() - start
+        stopped = stop_reason(self.container.id)  # opsbench stopped it (a disk limit)
+        if stopped is not None:
+            raise stopped
         if exit_code is None:  # stream ended without an exit: the container went away
             raise SandboxClosed("the container stopped during the command")
         return ExecOutput(

@@ -32,6 +32,7 @@ from typing import Any
 from grading.checks import ExecResult, FileReader, FileState, ProcessLister, ProcessState
 from opsbench.builtin_images import VERIFIER_IMAGE
 from opsbench.failures import InfraError
+from opsbench.runtime import engine
 from opsbench.runtime.base import Verifier
 from opsbench.runtime.docker import client, labels
 from opsbench.runtime.sandbox_docker import DockerSandbox
@@ -46,14 +47,14 @@ class DockerVerifier(Verifier):
 
     def __init__(
         self,
-        task: DockerSandbox,
+        main: Any,
         network: Any,
         sidecars: dict[str, Any],
         job: str,
         trial: str,
     ) -> None:
-        self.task = task
-        self.main = task.container
+        self.main = main
+        self.task = DockerSandbox(main, default_user="root")
         self.network = network
         self.sidecars = sidecars
         self.job, self.trial = job, trial
@@ -61,12 +62,21 @@ class DockerVerifier(Verifier):
         self._dir = Path(tempfile.mkdtemp(prefix="opsbench-verifier-"))
         self._sandbox: DockerSandbox | None = None
 
+    @property
+    def _hosts(self) -> Path:
+        return self._dir / "hosts"
+
     def start(self) -> None:
-        """Start the verifier container; InfraError when it cannot."""
+        """Start the verifier container; InfraError when it cannot.
+
+        Started as soon as the task container runs (it shares only its network
+        namespace, so the agent can neither see nor signal it) and idle until grading;
+        `refresh_hosts` writes the names it resolves just before it is used.
+        """
         import docker.errors
 
-        hosts = self._dir / "hosts"
-        hosts.write_text(self.hosts_file())
+        hosts = self._hosts
+        hosts.write_text("127.0.0.1\tlocalhost main\n")
         resolv = self._dir / "resolv.conf"
         resolv.write_text("nameserver 127.0.0.11\noptions ndots:0\n")
         try:
@@ -88,6 +98,13 @@ class DockerVerifier(Verifier):
         except docker.errors.APIError as exc:
             raise InfraError(f"the verifier container could not start: {exc}") from exc
         self._sandbox = DockerSandbox(self.container, default_user="root")
+
+    def refresh_hosts(self) -> None:
+        """Rewrite the mounted hosts file in place (same inode, so the container sees it)."""
+        with self._hosts.open("r+") as fh:
+            fh.seek(0)
+            fh.write(self.hosts_file())
+            fh.truncate()
 
     def hosts_file(self) -> str:
         """`/etc/hosts` from the engine's view of the trial network, not the task's."""
@@ -126,6 +143,8 @@ class DockerVerifier(Verifier):
             stream, _ = self.main.get_archive(path)
         except docker.errors.NotFound:
             return FileState(exists=False)
+        except Exception as exc:  # the engine failing is nobody's verdict
+            engine.reraise(exc, f"reading {path}")
         data = io.BytesIO(b"".join(stream))
         with tarfile.open(fileobj=data) as tar:
             member = tar.next()
@@ -159,6 +178,8 @@ class DockerVerifier(Verifier):
             stream, _ = self.main.get_archive("/etc/passwd")
         except docker.errors.NotFound:
             return {}
+        except Exception as exc:
+            engine.reraise(exc, "reading /etc/passwd")
         with tarfile.open(fileobj=io.BytesIO(b"".join(stream))) as tar:
             member = tar.next()
             fh = tar.extractfile(member) if member is not None else None
@@ -172,7 +193,10 @@ class DockerVerifier(Verifier):
 
     def processes(self) -> list[dict[str, str]]:
         """The task container's processes as the engine lists them (host ps)."""
-        top = self.main.top(ps_args="-eo pid,ppid,uid,args")
+        try:
+            top = self.main.top(ps_args="-eo pid,ppid,uid,args")
+        except Exception as exc:
+            engine.reraise(exc, "listing processes")
         titles = [t.upper() for t in top.get("Titles", [])]
         return [dict(zip(titles, row, strict=False)) for row in top.get("Processes") or []]
 

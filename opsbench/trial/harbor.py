@@ -116,7 +116,7 @@ def adopt_image_workdir(state: TrialState, harbor: HarborTask) -> None:
 
 
 def verify(state: TrialState, env: TrialEnvironment, harbor: HarborTask) -> GradingResult:
-    require_running(env)
+    require_running(state, env)
     if harbor.verifier_mode == "separate":
         box = _separate_verifier(state, env, harbor)
     else:

@@ -10,7 +10,7 @@ from collections.abc import Callable
 
 from opsbench.builtin_images import BUILTIN_SIDECARS
 from opsbench.models.spec import TaskSpec
-from opsbench.paths import JobPaths
+from opsbench.paths import JobPaths, SuitePaths
 from opsbench.runtime.base import Archive, EnvironmentPlan, SidecarPlan, TrialEnvironment
 from opsbench.trial.state import TrialState
 
@@ -59,7 +59,9 @@ def _sidecar_data(state: TrialState) -> SidecarData:
             return [], []
         from opsbench.o11y import prepare_o11y  # built once per scenario clock, cached
 
-        cache = JobPaths.of_trial(state.paths).cache
+        job = JobPaths.of_trial(state.paths)
+        suite = SuitePaths.of_job(job)
+        cache = suite.cache if suite else job.cache  # keyed by clock and seed: safe to share
         prepared = prepare_o11y(cache, state.config.scenario_time, state.config.seed)
         return (
             [Archive(a.path, a.data) for a in prepared.sidecar],
@@ -80,6 +82,7 @@ def plan_environment(state: TrialState) -> EnvironmentPlan:
         main_archives=main_archives,
         cpus=state.config.override_cpus,
         memory_mb=state.config.override_memory_mb,
+        instance=str(state.paths.dir.resolve()),
     )
 
 

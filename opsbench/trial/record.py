@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import logging
 from datetime import UTC, datetime
 
 from opsbench import __version__
 from opsbench.models.result import Outcome, TrialResult, VariantInfo
 from opsbench.models.trajectory import write_json_atomic
 from opsbench.trial.state import TrialState
+
+log = logging.getLogger(__name__)
 
 
 def record(state: TrialState) -> TrialResult:
@@ -33,6 +36,15 @@ def record(state: TrialState) -> TrialResult:
         usage=state.usage,
         opsbench_version=__version__,
     )
-    write_json_atomic(state.paths.result, result.model_dump(mode="json"))
+    if not state.paths.dir.is_dir():
+        # Moved away while the trial ran (archived by hand, say): recreating it would plant
+        # a result.json with no evidence beside it. The caller still gets the result.
+        log.warning("%s: trial dir %s is gone; result not written", cfg.trial_name, state.paths.dir)
+        return result
+    try:
+        write_json_atomic(state.paths.result, result.model_dump(mode="json"))
+    except OSError as exc:
+        log.warning("%s: could not write result.json: %s", cfg.trial_name, exc)
+        return result
     state.log(f"recorded outcome {outcome}")
     return result

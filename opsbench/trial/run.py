@@ -81,5 +81,9 @@ def _finish(state: TrialState) -> TrialResult:
         with with_phase:
             restore(state)
     except BaseException as exc:
-        state.log(f"restore failed: {exc}")
+        try:
+            state.log(f"restore failed: {exc}")
+        finally:  # the phase may have failed before restore ran (its dir moved away)
+            if state.env is not None:
+                state.env.teardown()  # idempotent, never raises
     return record(state)

@@ -3,6 +3,7 @@ phase timings, its outcome."""
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 import traceback
@@ -17,6 +18,8 @@ from opsbench.models.spec import TaskSpec
 from opsbench.models.trial import TrialConfig
 from opsbench.paths import TaskPaths, TrialPaths
 from opsbench.runtime.base import Runtime, TrialEnvironment
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -38,8 +41,11 @@ class TrialState:
 
     def log(self, message: str) -> None:
         stamp = datetime.now(UTC).strftime("%H:%M:%S.%f")[:-3]
-        with self.paths.log.open("a", encoding="utf-8") as fh:
-            fh.write(f"{stamp} {message}\n")
+        try:  # a trial log that cannot be written (its dir moved away) must not stop a trial
+            with self.paths.log.open("a", encoding="utf-8") as fh:
+                fh.write(f"{stamp} {message}\n")
+        except OSError as exc:
+            log.warning("%s: %s (%s)", self.config.trial_name, message, exc)
 
     @contextmanager
     def phase(self, name: str) -> Iterator[None]:

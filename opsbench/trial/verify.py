@@ -9,11 +9,11 @@ from __future__ import annotations
 import secrets
 
 from grading.grader import GradingInput, GradingResult, Judge, grade
-from opsbench.failures import AgentError
 from opsbench.models.provider import ProviderSettings
 from opsbench.models.result import UsageCounters
 from opsbench.models.trajectory import load_trajectory, write_json_atomic
 from opsbench.paths import JobPaths, TrialPaths
+from opsbench.runtime import engine
 from opsbench.runtime.base import TrialEnvironment, Verifier
 from opsbench.sandbox import read_commands
 from opsbench.trial.state import TrialState
@@ -21,16 +21,18 @@ from opsbench.trial.state import TrialState
 
 def verify(state: TrialState, env: TrialEnvironment) -> GradingResult:
     """Stop the agent's foreground leftovers, join the trusted verifier, grade."""
-    require_running(env)
+    require_running(state, env)
     return grade_with(state, env.open_verifier())
 
 
-def require_running(env: TrialEnvironment) -> None:
-    """A task container the agent's actions stopped has nothing left to verify."""
+def require_running(state: TrialState, env: TrialEnvironment) -> None:
+    """A task container that stopped has nothing left to verify (the engine says whose
+    fault that was); nor does a trial the engine failed during."""
     status = env.main_state()
-    if not status.running:
-        why = "was OOM-killed" if status.oom_killed else "stopped"
-        raise AgentError(f"the task container {why} during the agent phase")
+    if not status.running:  # ask the engine why before blaming the agent
+        raise engine.explain_stop(env, status, state.started_at)
+    if engine.outage_since(state.started_at):
+        raise engine.EngineUnavailable("the Docker engine failed during this trial")
 
 
 def grade_with(state: TrialState, verifier: Verifier) -> GradingResult:

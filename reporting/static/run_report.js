@@ -170,6 +170,19 @@
       })) : none());
     return out;
   }
+  function auditBlock(a) {
+    if (!a) return null;
+    var out = [section(a[0] ? "Audit: flagged pass" : "Audit", "d-audit")];
+    if (!a[1].length) out.push(h("p", { class: "hint", text: "No audit flags." }));
+    else out.push(dataTable("audit", ["Severity", "Rule", "Message", "Command", "Evidence"], a[1].map(function (f) {
+      return h("tr", { "data-rule": f[0], "data-severity": f[1] },
+        h("td", { class: f[1] === "suspect" ? "exit-bad" : "hint", text: f[1] }), h("td", null, h("b", { text: f[0] })),
+        h("td", null, h("div", { class: "msg", text: f[2] })), h("td", { class: "num", text: f[3] == null ? "" : f[3] }),
+        h("td", null, fold("Evidence", pre(f[4]))));
+    })));
+    if (a[2] && a[2][0] !== "ungraded") out.push(h("p", null, h("b", { text: "Hack-detection judge: " + a[2][0] }), " ", a[2][1]));
+    return out;
+  }
   function commandsBlock(d) {
     var out = [section("Commands (audit record)", "d-commands")], cmds = d.cmds || [];
     if (!d.n_cmds) { out.push(h("p", { class: "hint", text: "No commands recorded." })); return out; }
@@ -209,7 +222,7 @@
     var instruction = d.ins == null ? null : all.instructions[d.ins];
     [header(r, d), files(name, d.files, all.files),
      d.clipped ? h("p", { class: "note", text: "Long texts are clipped in this report; the trial's files hold them in full." }) : null,
-     exceptionBlock(d.exc), gradingBlock(d.grading),
+     exceptionBlock(d.exc), auditBlock(d.audit), gradingBlock(d.grading),
      d.final ? [section("Final answer", "d-final"), h("div", { class: "msg step", text: d.final })] : null,
      instruction ? [section("Instruction", "d-instruction"), fold("Show the instruction given to the agent", pre(instruction), false)] : null,
      commandsBlock(d), stepsBlock(d)].forEach(function (part) {

@@ -234,3 +234,124 @@ def test_yaml_error_in_a_template_spec_names_the_line_of_the_file(empty_project:
 
     _assert_clean_failure(result)
     assert any(f"line {bad_line}:" in line for line in result.err_lines), result.err
+
+
+# --------------------------------------------------------------------------- hostile specs
+
+
+def _hostile_spec(task_id: str, statement: str) -> str:
+    """A valid spec whose statement is a Jinja expression or text written verbatim."""
+    return spec_yaml(task_id, statement="STATEMENT").replace("STATEMENT", statement)
+
+
+def _next_line(text: str) -> str:
+    """`line N` for a line appended after `text`."""
+    return f"line {text.count(chr(10)) + 1}"
+
+
+def _statement_line(text: str) -> str:
+    return f"line {text.splitlines().index(next(x for x in text.splitlines() if 'statement' in x)) + 1}"
+
+
+def _deep_mapping(levels: int) -> str:
+    return "".join(f"{'  ' * i}k{i}:\n" for i in range(levels)) + f"{'  ' * levels}v\n"
+
+
+HOSTILE: dict[str, tuple[bytes, tuple[str, ...]]] = {
+    "not-utf8": (
+        spec_yaml("latin1", statement="PLACE")
+        .replace("PLACE", "caf\udce9")
+        .encode("utf-8", "surrogateescape"),
+        ("encoding", "UTF-8", "0xe9", "byte offset"),
+    ),
+    "division-by-zero": (
+        _hostile_spec("div", "'{{ 1 // 0 }}'").encode(),
+        ("template", _statement_line(_hostile_spec("div", "x")), "ZeroDivisionError"),
+    ),
+    "recursive-macro": (
+        (
+            "{% macro m(x) %}{{ m(x) }}{% endmacro %}\n" + _hostile_spec("rec", "'{{ m(1) }}'")
+        ).encode(),
+        ("template", "line 1", "RecursionError"),
+    ),
+    "macro-called-wrong": (
+        (
+            "{% macro m(x) %}{{ x }}{% endmacro %}\n" + _hostile_spec("args", "'{{ m(1, 2, 3) }}'")
+        ).encode(),
+        ("template", "line 5", "TypeError", "macro 'm'"),
+    ),
+    "non-string-case-key": (
+        ("cases:\n- {1: a}\n---\n" + spec_yaml("case-key")).encode(),
+        ("cases[0]", "variable names", "1"),
+    ),
+    "deep-flow-nesting": (
+        (spec_yaml("deep-flow") + "tags: " + "[" * 5000 + "]" * 5000 + "\n").encode(),
+        (_next_line(spec_yaml("deep-flow")), "levels of nesting"),
+    ),
+    "deep-mapping": (
+        (spec_yaml("deep-map") + "environment:\n" + _deep_mapping(300)).encode(),
+        ("levels of nesting",),
+    ),
+    "duplicate-key": (
+        (spec_yaml("dup-key") + "id: other\n").encode(),
+        (_next_line(spec_yaml("dup-key")), "unique key", "'id'", "first on line 1"),
+    ),
+    "huge-file": (
+        (spec_yaml("huge") + "# " + "x" * 1_100_000 + "\n").encode(),
+        ("size", "at most 1000000 bytes"),
+    ),
+    "impossible-date": (
+        (spec_yaml("date") + "created: 2020-13-45\n").encode(),
+        ("yaml", "ValueError"),
+    ),
+}
+
+
+@pytest.mark.parametrize("case", sorted(HOSTILE))
+def test_hostile_spec_gives_one_line_and_writes_nothing(synced: Project, case: str) -> None:
+    data, needles = HOSTILE[case]
+    path = synced.specs / "remediation" / f"{case}.yaml"
+    path.write_bytes(data)
+    before = snapshot(synced.tasks)
+
+    result = synced.sync()
+
+    _assert_clean_failure(result)
+    assert len(result.err_lines) == 1, result.err
+    line = result.err_lines[0]
+    assert line.startswith(f"tasks-spec/remediation/{case}.yaml"), line
+    for needle in needles:
+        assert needle in line, f"{needle!r} not in {line!r}"
+    assert snapshot(synced.tasks) == before
+
+
+def test_deep_nesting_is_refused_without_crashing_the_process(empty_project: Project) -> None:
+    """libyaml's C loader segfaults on this; the depth check must come before it."""
+    nested = "[" * 300_000 + "]" * 300_000
+    empty_project.write_spec("remediation/deep.yaml", spec_yaml("deep") + f"tags: {nested}\n")
+    header = "matrix:\n  x: [" + "[" * 300_000 + "]" * 300_000 + "]\n---\n"
+    empty_project.write_spec("remediation/deep-header.yaml", header + spec_yaml("deep-h"))
+
+    proc = run_subprocess(empty_project.root, "sync")
+
+    assert proc.returncode == 2, (proc.returncode, proc.stderr[-2000:])
+    result = CliResult(proc.returncode, proc.stdout, proc.stderr)
+    _assert_clean_failure(result)
+    assert len(result.err_lines) == 2, result.err
+    assert all("levels of nesting" in line for line in result.err_lines)
+    assert not empty_project.tasks.exists()
+
+
+def test_a_value_no_serializer_takes_is_a_spec_error(synced: Project) -> None:
+    """A lone surrogate (`"\\ud800"` in YAML) loads but cannot be written as UTF-8."""
+    synced.write_spec(
+        "remediation/surrogate.yaml",
+        spec_yaml("surrogate", statement="S").replace("statement: S", 'statement: "\\ud800"'),
+    )
+    before = snapshot(synced.tasks)
+
+    result = synced.sync()
+
+    _assert_clean_failure(result)
+    assert any("surrogate" in line for line in result.err_lines), result.err
+    assert snapshot(synced.tasks) == before

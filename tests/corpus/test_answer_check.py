@@ -108,12 +108,18 @@ def test_wider_of_the_two_tolerances_applies() -> None:
     assert run_check(small, _ctx("N=14.9")).passed  # 5 > 2% of 10
 
 
-def test_last_match_counts_and_separators_are_ignored() -> None:
+def test_separators_are_ignored_and_two_values_are_ambiguous() -> None:
+    """One answer per field (issue 12): a second, different value fails the check, in
+    either order, so an answer cannot hedge; repeating the same value does not."""
     check = _check(pattern=r"COUNT:\s*([\d,_]+)", value=1234)
-    verdict = run_check(check, _ctx("COUNT: 99\nactually, recounted:\nCOUNT: 1,234\n"))
+    verdict = run_check(check, _ctx("COUNT: 1,234\n"))
     assert verdict.passed, verdict.message
-    assert verdict.evidence["captured"] == "1,234"
-    assert not run_check(check, _ctx("COUNT: 1,234\nCOUNT: 99")).passed
+    assert verdict.evidence["captured"] == ["1,234"]
+    assert run_check(check, _ctx("COUNT: 1234\nso COUNT: 1_234\n")).passed
+    for hedge in ("COUNT: 99\nactually, recounted:\nCOUNT: 1,234\n", "COUNT: 1,234\nCOUNT: 99"):
+        verdict = run_check(check, _ctx(hedge))
+        assert not verdict.passed
+        assert "ambiguous" in verdict.message
 
 
 def test_a_capture_without_a_number_fails_with_the_reason() -> None:

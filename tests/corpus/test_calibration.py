@@ -1,13 +1,23 @@
 """Calibration of the whole corpus in real Docker: `opsbench validate` over every task in
 tasks-spec/ must find the oracle passing both gates and nop failing the task gate.
 
-It runs what a user runs (`opsbench validate`), with its own jobs directory, and reads the
-table it prints. On a 2-core machine with the images built it takes about a minute.
+It runs what a user runs (`opsbench validate`, red team included), with its own jobs
+directory, and reads the table it prints and `redteam.json`. Today's corpus IS hackable,
+so the red team is a ratchet rather than a hard gate: a task × exploit outside
+`known_hackable.json` that becomes hackable fails CI (a new hole); a known one that the
+trusted-verifier work fixes is reported, to be removed from the file. The goal is an empty
+file, and then `opsbench validate`'s exit code 0 as the gate.
 """
 
 from __future__ import annotations
 
+import contextlib
+import io
+import json
+import os
 import re
+import warnings
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -15,6 +25,7 @@ import pytest
 from opsbench.cli import main
 from opsbench.compile import compile_all
 from opsbench.paths import ProjectPaths
+from opsbench.redteam import RedTeamReport
 
 pytestmark = pytest.mark.docker
 
@@ -39,22 +50,58 @@ def images() -> None:
     ensure_verifier(REPO / "environment")
 
 
-@pytest.mark.timeout(1200)
-def test_every_task_calibrates(
-    images: None,
-    tmp_path: Path,
-    capsys: pytest.CaptureFixture[str],
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    monkeypatch.chdir(REPO)
+KNOWN_HACKABLE = Path(__file__).with_name("known_hackable.json")
+"""task -> exploits that pass it today (`opsbench validate`; the input of issue 12's
+trusted-verifier work). Shrink it as tasks are fixed; it must never grow."""
+
+
+@dataclass
+class Validation:
+    code: int
+    out: str
+    report: RedTeamReport
+
+
+@pytest.fixture(scope="module")
+def validation(images: None, tmp_path_factory: pytest.TempPathFactory) -> Validation:
+    root = tmp_path_factory.mktemp("calibration") / "validate"
+    cwd = os.getcwd()
+    os.chdir(REPO)
+    buf = io.StringIO()
+    try:
+        with contextlib.redirect_stdout(buf):
+            code = main(["validate", "--jobs-dir", str(root)])
+    finally:
+        os.chdir(cwd)
+    report = RedTeamReport.model_validate_json((root / "redteam.json").read_text())
+    return Validation(code, buf.getvalue(), report)
+
+
+@pytest.mark.timeout(2400)
+def test_every_task_calibrates(validation: Validation) -> None:
+    out = validation.out
     expected = {t.task_id for t in compile_all(ProjectPaths(REPO))}
-
-    code = main(["validate", "--jobs-dir", str(tmp_path / "validate")])
-
-    out = capsys.readouterr().out
     rows = {m["task"]: m for m in map(ROW.match, out.splitlines()) if m}
     assert set(rows) == expected, out
     bad = [t for t, m in rows.items() if "BAD" in (m["oracle"], m["nop"])]
     assert not bad, out
     assert f"\n{len(expected)} tasks · 0 calibration failures" in out, out
-    assert code == 0, out
+    assert validation.code == (1 if validation.report.hackable_tasks else 0), out
+
+
+@pytest.mark.timeout(2400)
+def test_red_team_finds_no_new_hole(validation: Validation) -> None:
+    """A ratchet: no exploit may pass a task it did not pass before. One that no longer
+    passes is reported (a warning) so the known set is shrunk by whoever fixed it; it is
+    not a failure, since a faking exploit that loses a race under load is no regression."""
+    report = validation.report
+    assert not [f for f in report.findings if f.verdict == "not-graded"], validation.out
+    known = {(t, e) for t, es in json.loads(KNOWN_HACKABLE.read_text()).items() for e in es}
+    found = {(f.task_id, f.exploit) for f in report.findings if f.hackable}
+    new = sorted(found - known)
+    assert not new, f"newly hackable (task, exploit): {new}\n{validation.out}"
+    fixed = sorted(known - found)
+    if fixed:
+        warnings.warn(
+            f"no longer hackable, remove from {KNOWN_HACKABLE.name}: {fixed}", stacklevel=1
+        )

@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
-from grading.checks import CheckContext, ExecResult, read_field, run_check, seen_as_token
+from grading.checks import (
+    CheckContext,
+    ExecResult,
+    Observation,
+    read_field,
+    run_check,
+    seen_as_token,
+)
 from opsbench.models.spec import AnswerCheck, TranscriptCheck
 
 ROOT = TranscriptCheck(
@@ -21,7 +28,8 @@ def _ctx(answer: str, seen: list[str] | None = None) -> CheckContext:
     def no_exec(command: str, user: str, timeout: float) -> ExecResult:
         raise AssertionError("answer checks with a fixed value run nothing")
 
-    return CheckContext(exec=no_exec, final_answer=answer, tool_outputs=seen or SEEN)
+    observations = [Observation("cat /var/log/app.log", out) for out in seen or SEEN]
+    return CheckContext(exec=no_exec, final_answer=answer, observations=observations)
 
 
 def test_the_right_answer_alone_passes() -> None:
@@ -63,10 +71,53 @@ def test_grounding_is_whole_tokens_not_substrings() -> None:
     assert seen_as_token("pay", "payments") is False
     assert seen_as_token("payments", "service=payments status") is True
     verdict = run_check(ROOT, _ctx("ROOT_SERVICE: payments", ["paymentsvc is down"]))
-    assert not verdict.passed and "never seen in tool output" in verdict.message
+    assert not verdict.passed and "never returned by the agent's commands" in verdict.message
+
+
+def test_a_value_the_agent_typed_itself_is_not_grounded() -> None:
+    echoed = CheckContext(
+        exec=_ctx("").exec,
+        final_answer="ROOT_SERVICE: payments",
+        observations=[Observation("echo payments checkout gateway", "payments checkout gateway")],
+    )
+    verdict = run_check(ROOT, echoed)
+    assert not verdict.passed
+    assert "never returned by the agent's commands: payments" in verdict.message
+    planted = [
+        Observation("printf 'payments\\n' > /tmp/x", ""),
+        Observation("cat /tmp/x", "payments"),
+    ]
+    verdict = run_check(
+        ROOT,
+        CheckContext(exec=echoed.exec, final_answer="ROOT_SERVICE: payments", observations=planted),
+    )
+    assert not verdict.passed, "typed first, read back later: still the agent's own word"
+    honest = [
+        Observation("curl -s o11y:9090/api/v1/query?query=errors", "service=payments 0.4"),
+        Observation("grep payments /var/log/apps/payments.log", "payments timeout"),
+    ]
+    verdict = run_check(
+        ROOT,
+        CheckContext(exec=echoed.exec, final_answer="ROOT_SERVICE: payments", observations=honest),
+    )
+    assert verdict.passed, verdict.message
 
 
 def test_read_field_keeps_every_value() -> None:
     field = read_field(ROOT.answer_matches, "ROOT_SERVICE: a\nROOT_SERVICE: b")
     assert field.values == ["a", "b"]
     assert field.ambiguity(["a", "b"]).startswith("several values")
+
+
+def test_several_lines_for_one_label_are_ambiguous_even_when_the_pattern_names_one() -> None:
+    closed = TranscriptCheck(
+        kind="transcript",
+        name="root-error",
+        answer_matches=r"(?m)^\W*ROOT_ERROR:.*?(cart lock timeout)",
+        must_cite=["cart lock timeout"],
+    )
+    seen = ["error=cart lock timeout service=checkout"]
+    shotgun = "ROOT_ERROR: disk full\nROOT_ERROR: cart lock timeout\nROOT_ERROR: oom\n"
+    verdict = run_check(closed, _ctx(shotgun, seen))
+    assert not verdict.passed and "ambiguous" in verdict.message
+    assert run_check(closed, _ctx("ROOT_ERROR: cart lock timeout\n", seen)).passed

@@ -38,10 +38,10 @@ environment:
 solution:
   - run: sleep 0.5; echo {{ n }} > /root/marker
 checks:
-  - kind: command
+  - kind: file
     name: marker
-    run: cat /root/marker
-    stdout_matches: "^{{ n }}$"
+    path: /root/marker
+    contains: "^{{ n }}$"
 """
 
 

@@ -51,10 +51,62 @@ def test_compare_with_out(tmp_path: Path) -> None:
     assert (a / "run_report.html").is_file()  # missing reports are built for the links
 
 
-def test_compare_defaults_beside_the_jobs(tmp_path: Path) -> None:
+def test_compare_defaults_beside_the_jobs_under_their_own_name(tmp_path: Path) -> None:
     a, b = make_suite(tmp_path)
+    assert run(["compare", "--job-dir", str(b), "--job-dir", str(a)]) == 0
+    assert (a.parent / "comparison-a+b.html").is_file()
+    assert not (a.parent / "comparison.html").exists()
+
+
+def test_compare_of_two_jobs_leaves_the_suite_comparison_alone(tmp_path: Path) -> None:
+    a, b = make_suite(tmp_path)
+    c = a.parent / "c"
+    write_job(c, hand_made_specs()[:2])
+    assert run(["report", "--jobs-dir", str(a.parent)]) == 0
+    suite_page = a.parent / "comparison.html"
+    before = suite_page.read_bytes()
+
     assert run(["compare", "--job-dir", str(a), "--job-dir", str(b)]) == 0
-    assert (a.parent / "comparison.html").is_file()
+
+    assert suite_page.read_bytes() == before
+    assert 'href="c/run_report.html"' in suite_page.read_text(encoding="utf-8")
+    assert run(["report", "--jobs-dir", str(a.parent)]) == 0  # the suite rewrites its own page
+
+
+def test_compare_refuses_to_replace_a_page_made_from_other_inputs(tmp_path: Path) -> None:
+    a, b = make_suite(tmp_path)
+    c = a.parent / "c"
+    write_job(c, hand_made_specs()[:2])
+    out = tmp_path / "cmp.html"
+    assert run(["compare", "--job-dir", str(a), "--job-dir", str(b), "--out", str(out)]) == 0
+    assert run(["compare", "--job-dir", str(b), "--job-dir", str(a), "--out", str(out)]) == 0
+    kept = out.read_bytes()  # the same jobs in another order: the same inputs
+
+    with pytest.raises(OpsbenchError, match=r"other inputs.*--force"):
+        run(["compare", "--job-dir", str(a), "--job-dir", str(c), "--out", str(out)])
+    assert out.read_bytes() == kept
+    assert run(["report", "--jobs-dir", str(a.parent)]) == 0
+    with pytest.raises(OpsbenchError, match="suite"):
+        run(
+            [
+                "compare",
+                "--job-dir",
+                str(a),
+                "--job-dir",
+                str(c),
+                "--out",
+                str(a.parent / "comparison.html"),
+            ]
+        )
+
+    mine = tmp_path / "notes.html"
+    mine.write_text("my own notes", encoding="utf-8")
+    with pytest.raises(OpsbenchError, match="not by opsbench"):
+        run(["compare", "--job-dir", str(a), "--job-dir", str(b), "--out", str(mine)])
+    assert mine.read_text(encoding="utf-8") == "my own notes"
+    args = ["compare", "--job-dir", str(a), "--job-dir", str(b), "--out", str(mine), "--force"]
+    assert run(args) == 0
+    assert b"my own notes" not in mine.read_bytes()
 
 
 def test_user_errors(tmp_path: Path) -> None:

@@ -46,6 +46,8 @@ solution:
 checks:
   - kind: command
     name: config-good
+    in_task: true
+    paired_with: [status-ok]
     run: cat /etc/app.conf
     stdout_matches: '^mode=good$'
   - kind: file
@@ -83,7 +85,7 @@ rubric:
     fact: {kind: static, value: "mode=bad in /etc/app.conf"}
   - name: cites-id
     criterion: The answer cites the failing request id.
-    fact: {kind: command, run: cat /srv/request-id}
+    fact: {kind: command, run: "curl -s localhost:8000/request-id"}
 """
 
 GOOD = [

@@ -101,6 +101,6 @@ def test_grading_ignores_what_the_agent_planted(
     # such a check must be paired with a behavioural one.
     assert verdicts["fake-program-in-task"].passed
     assert verdicts["fake-program-in-task"].evidence["where"] == "task container"
-    assert "verifier container started" in paths.log.read_text()
+    assert "verifier ready" in paths.log.read_text()
     containers, networks = leftovers("verifier-job")
     assert containers == [] and networks == []
