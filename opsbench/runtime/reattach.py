@@ -32,9 +32,10 @@ def reattach(plan: EnvironmentPlan, trial_log: TrialLog) -> DockerEnvironment:
         raise InfraError(f"the kept environment of {plan.trial} is gone: {exc}") from exc
     if not env.main_state().running:
         raise InfraError(f"the kept environment of {plan.trial} is not running")
-    with contextlib.suppress(docker.errors.NotFound):  # an earlier grade's verifier
+    with contextlib.suppress(docker.errors.NotFound):  # the first process's verifier
         c.containers.get(f"{env.prefix}-verifier").remove(force=True)
     env.containers = [*sidecars, env.main]
     env.endpoints = {s.name: Endpoint(s.name, s.name, s.port) for s in plan.sidecars}
     env.sandbox = DockerSandbox(env.main, env.endpoints, "root", plan.spec.environment.workdir)
+    env._start_verifier()
     return env
