@@ -37,5 +37,5 @@ def reattach(plan: EnvironmentPlan, trial_log: TrialLog) -> DockerEnvironment:
     env.containers = [*sidecars, env.main]
     env.endpoints = {s.name: Endpoint(s.name, s.name, s.port) for s in plan.sidecars}
     env.sandbox = DockerSandbox(env.main, env.endpoints, "root", plan.spec.environment.workdir)
-    env._start_verifier()
+    env._start_verifier()  # as start() does: grading needs its verifier running
     return env
