@@ -19,6 +19,7 @@ Grounding matches whole tokens of what the agent's tools returned.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import re
@@ -589,6 +590,22 @@ def _answer(check: AnswerCheck, ctx: CheckContext) -> CheckFinding:
     allowed = max(check.tolerance, abs(truth) * check.tolerance_pct / 100)
     evidence.update(answer=got, expected=truth, allowed_difference=allowed, source=source)
     verdict = f"answered {got}, expected {truth:g} ± {allowed:g}"
-    return CheckFinding(
-        not (math.isnan(truth) or abs(got - truth) > allowed + 1e-9), verdict, evidence
-    )
+    right = not (math.isnan(truth) or abs(got - truth) > allowed + 1e-9)
+    if right and check.ground and not number_seen(got, allowed, ctx.observations):
+        return CheckFinding(False, f"{verdict}, but no command returned it: a guess", evidence)
+    return CheckFinding(right, verdict, evidence)
+
+
+def number_seen(value: float, allowed: float, observations: list[Observation]) -> bool:
+    """A command returned a number within `allowed` of `value`, on a line not typed."""
+    typed = ""
+    for o in observations:
+        typed += "\n" + o.command
+        for line in o.output.splitlines():
+            if line.strip() in typed:
+                continue
+            for m in _NUMBER.finditer(line.replace(",", "").replace("_", "")):
+                with contextlib.suppress(ValueError):
+                    if abs(float(m.group()) - value) <= allowed + 1e-9:
+                        return True
+    return False

@@ -329,6 +329,12 @@ class AnswerCheck(CheckBase):
     tolerance: float = Field(0.0, ge=0, description="Absolute tolerance.")
     tolerance_pct: float = Field(0.0, ge=0, description="Tolerance in percent of the truth.")
     timeout_sec: float = Field(60, gt=0, description="For `run`.")
+    ground: bool = Field(
+        False,
+        description="Also require that one of the agent's commands returned a number within "
+        "the tolerance of its answer (on a line it did not type): for values an "
+        "investigation reads off a tool, so a guess that lands in the window earns nothing.",
+    )
 
     @field_validator("pattern")
     @classmethod

@@ -121,3 +121,27 @@ def test_several_lines_for_one_label_are_ambiguous_even_when_the_pattern_names_o
     verdict = run_check(closed, _ctx(shotgun, seen))
     assert not verdict.passed and "ambiguous" in verdict.message
     assert run_check(closed, _ctx("ROOT_ERROR: cart lock timeout\n", seen)).passed
+
+
+def test_a_grounded_number_must_have_been_returned_by_a_command() -> None:
+    pct = AnswerCheck(
+        kind="answer",
+        name="pct",
+        pattern=r"(?m)^\W*PCT:\W*([0-9][0-9.,]*)",
+        value=40.44,
+        tolerance=1.5,
+        ground=True,
+    )
+    guess = run_check(pct, _ctx("PCT: 41", ["nothing numeric here"]))
+    assert not guess.passed and "a guess" in guess.message
+    faked = [
+        Observation("printf '#!/bin/sh\\necho 41\\n' > /usr/local/bin/curl", ""),
+        Observation("curl o11y:9090", "41"),
+    ]
+    assert not run_check(
+        pct, CheckContext(exec=_ctx("").exec, final_answer="PCT: 41", observations=faked)
+    ).passed
+    read = [Observation("curl -s o11y:9090/api/v1/query", '{"value":[1796293740,"40.4448"]}')]
+    assert run_check(
+        pct, CheckContext(exec=_ctx("").exec, final_answer="PCT: 40.4", observations=read)
+    ).passed
