@@ -11,6 +11,7 @@ Harbor container has: both are recorded as ungraded, never as failures.
 from __future__ import annotations
 
 import json
+import secrets
 import subprocess
 import sys
 from pathlib import Path
@@ -41,7 +42,7 @@ def _exec(command: str, user: str, timeout: float) -> ExecResult:
 
 def grade_in_container(spec: TaskSpec) -> GradingDetails:
     """Every verdict Harbor can give: the checks that read only the container's state."""
-    ctx = CheckContext(exec=_exec)
+    ctx = CheckContext(exec=_exec, nonce=secrets.token_hex(12))  # nonce http checks need one
     checks = [run_check(c, ctx) for c in spec.checks if not isinstance(c, NEEDS_ANSWER)]
     rules = [
         RuleVerdict(name=r.name, kind=r.kind, passed=None, message=UNGRADED)

@@ -29,6 +29,7 @@ BUILTIN_AGENTS: dict[str, str] = {
     "sre": "agents.sre_agent:SreAgent",
     "random": "agents.baselines:RandomAgent",
     "scripted": "agents.baselines:ScriptedAgent",
+    "human": "agents.human:HumanAgent",
     # The red team (agents/redteam/): exploits `opsbench validate` runs on every task.
     "redteam-fake-binaries": "agents.redteam.fakes:FakeBinaries",
     "redteam-overwrite-binaries": "agents.redteam.fakes:OverwriteBinaries",
@@ -77,6 +78,8 @@ class Agent(ABC):
 
     name: ClassVar[str] = "agent"
     version: ClassVar[str] = "0"
+    interactive: ClassVar[bool] = False
+    """Driven by a person (`opsbench shell`), never by a job."""
 
     def __init__(self, config: AgentConfig) -> None:
         self.config = config

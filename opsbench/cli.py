@@ -102,6 +102,12 @@ def _add_report(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
     report_cmd.add_parsers(sub)
 
 
+def _add_shell(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    from opsbench.commands import shell_cmd
+
+    shell_cmd.add_parsers(sub)
+
+
 def _add_release(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     from opsbench.commands import release_cmd
 
@@ -155,6 +161,7 @@ def build_parser() -> argparse.ArgumentParser:
         _add_regrade,
         _add_validate,
         _add_report,
+        _add_shell,
         _add_release,
         _add_submissions,
         _add_audit,

@@ -238,6 +238,15 @@ def _task_toml(spec: TaskSpec, checksum: str, source: str, params: dict[str, Any
             "memory_mb": env.resources.memory_mb,
             "network_mode": "public" if env.network == "internet" else "no-network",
             "workdir": env.workdir,
+            # Harbor starts the agent as soon as the container runs; the entrypoint is
+            # still injecting the failure then. Ready once it removed prepare.sh.
+            "healthcheck": {
+                "command": "test ! -e /opt/opsbench/prepare.sh",
+                "interval_sec": 1.0,
+                "start_period_sec": env.timeouts.prepare_sec,
+                "start_interval_sec": 0.5,
+                "retries": 3,
+            },
         },
     }
     if not env.sidecars and not env.custom_sidecars:

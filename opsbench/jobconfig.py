@@ -93,9 +93,14 @@ def build_job_config(request: JobRequest, where: str = "") -> JobConfig:
             "OpenAI-compatible server), or --agent oracle / nop to run without one"
         )
     try:
-        resolve_agent(request.agent)  # an unknown name fails now, listing the built-ins
+        agent_cls = resolve_agent(request.agent)  # an unknown name fails now
     except OpsbenchError as exc:
         raise OpsbenchError(_prefix(where) + str(exc)) from None
+    if agent_cls.interactive:
+        raise OpsbenchError(
+            _prefix(where) + f"the {request.agent} agent is a person at a terminal, not "
+            "something a job can run: use `opsbench shell TASK` to record a human trial"
+        )
     variant = Variant(
         model=request.model,
         reasoning_effort=request.reasoning_effort,

@@ -190,7 +190,8 @@ class Verdict:
     scored: bool
     passed: bool
     task: bool
-    compliance: bool
+    compliance: bool | None
+    """None: not applicable (Harbor tasks); left out of the compliance rate."""
     reward: float
     partial: bool
 
@@ -420,7 +421,10 @@ def _scores(verdicts: Sequence[tuple[str, Verdict]], *, intervals: bool) -> Scor
         tasks=len(per_task),
         passed=proportion(sum(v.passed for _, v in scored), len(scored)),
         task_gate=proportion(sum(v.task for _, v in scored), len(scored)),
-        compliance=proportion(sum(v.compliance for _, v in scored), len(scored)),
+        compliance=proportion(
+            sum(bool(v.compliance) for _, v in scored if v.compliance is not None),
+            sum(1 for _, v in scored if v.compliance is not None),
+        ),
         reward=Estimate(n=len(rewards), value=_mean(rewards), interval=reward_ci),
         at_k=at_k,
         partial=sum(v.partial for _, v in scored),
@@ -514,7 +518,7 @@ def _task_scores(
         compliance_violations=sum(
             1
             for r in results
-            if r.outcome is Outcome.GRADED and r.rewards and not r.rewards.compliance
+            if r.outcome is Outcome.GRADED and r.rewards and r.rewards.compliance is False
         ),
         median_seconds=quantile([trial_seconds(r) for r in results], 0.5),
         cost_usd=math.fsum(r.usage.cost_usd for r in results),

@@ -17,9 +17,10 @@
   jobs/<job>/                   JobPaths (or <suite>/<job>/)
     config.json  scenario_time.txt  result.json  run_report.html  PAUSE
     .cache/                     sidecar data per scenario clock, judge cache
+    .harbor/<task-id>/          Harbor tasks as the job runs them (--path DIR)
     .archive/<timestamp>/<reason>/<trial>/
     <task-id>__<attempt>/       TrialPaths
-      config.json  result.json  trial.log
+      config.json  result.json  trial.log  kept_session.json
       agent/instruction.txt  agent/trajectory.json  agent/commands.jsonl
       verifier/reward.txt  verifier/reward.json  verifier/grading_details.json
       verifier/evidence.json  verifier/audit.json  verifier/history/<timestamp>/
@@ -221,6 +222,11 @@ class TrialPaths:
     def history(self) -> Path:
         return self.verifier / "history"
 
+    @property
+    def kept_session(self) -> Path:
+        """A session left running to rejoin (`opsbench shell --keep`); gone once recorded."""
+        return self.dir / "kept_session.json"
+
     def make(self) -> None:
         self.agent.mkdir(parents=True, exist_ok=True)
         self.verifier.mkdir(parents=True, exist_ok=True)
@@ -266,6 +272,11 @@ class JobPaths:
     @property
     def judge_cache(self) -> Path:
         return self.cache / "judge"
+
+    @property
+    def harbor_tasks(self) -> Path:
+        """Harbor tasks as this job runs them (image map applied), one directory each."""
+        return self.dir / ".harbor"
 
     @staticmethod
     def of_trial(trial: TrialPaths) -> JobPaths:

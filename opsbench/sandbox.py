@@ -94,8 +94,9 @@ class AuditedSandbox(Sandbox):
         self.inner = inner
         self.log_path = log_path
         self._lock = threading.Lock()
-        self._index = 0
         log_path.parent.mkdir(parents=True, exist_ok=True)
+        # A record reopened (a rejoined shell session) continues its numbering.
+        self._index = len(log_path.read_bytes().splitlines()) if log_path.is_file() else 0
 
     def exec(
         self,
@@ -137,6 +138,7 @@ class AuditedSandbox(Sandbox):
         stdout: str,
         stderr: str,
         timed_out: bool = False,
+        source: str = "",
     ) -> None:
         with self._lock:
             self._index += 1
@@ -153,8 +155,28 @@ class AuditedSandbox(Sandbox):
                 "stdout": truncate(stdout, OUTPUT_LIMIT),
                 "stderr": truncate(stderr, OUTPUT_LIMIT // 4),
             }
+            if source:
+                entry["source"] = source
             with self.log_path.open("a", encoding="utf-8") as fh:
                 fh.write(json.dumps(entry, ensure_ascii=False) + "\n")
+
+    def note(
+        self,
+        started: str,
+        command: str,
+        user: str | None,
+        cwd: str | None,
+        exit_code: int | None,
+        source: str,
+    ) -> None:
+        """Append a command run outside `exec` (a person's shell) to the same record;
+        `source` says where it was read from."""
+        self._record(started, command, user, cwd, exit_code, 0.0, "", "", source=source)
+
+    @property
+    def recorded(self) -> int:
+        """How many execs the record holds so far."""
+        return self._index
 
     def upload(self, local: Path, remote: str) -> None:
         self.inner.upload(local, remote)

@@ -34,7 +34,26 @@ def add_job_arguments(p: argparse.ArgumentParser) -> None:
     )
     sel.add_argument("--n-attempts", type=int, default=3, help="attempts per task (default 3)")
     sel.add_argument("--task-name", action="append", default=[], help="only this task (repeatable)")
-    sel.add_argument("--path", type=Path, help="another spec directory or spec file")
+    sel.add_argument(
+        "--path",
+        type=Path,
+        help="another spec directory or spec file, or a Harbor task or dataset directory",
+    )
+    sel.add_argument(
+        "--image-map",
+        action="append",
+        default=[],
+        metavar="NAME=IMAGE",
+        help="Harbor tasks: build FROM NAME with the local IMAGE instead (repeatable)",
+    )
+    sel.add_argument(
+        "--image-map-file",
+        action="append",
+        default=[],
+        type=Path,
+        metavar="FILE",
+        help="NAME=IMAGE lines for --image-map (env OPSBENCH_IMAGE_MAP_FILE)",
+    )
     where = p.add_argument_group("where")
     where.add_argument("--jobs-dir", type=Path, help="default: ./jobs")
     where.add_argument("--job-name", help="default: derived from the variant")

@@ -12,10 +12,12 @@ task is hackable. `--no-redteam` calibrates only; `--exploit NAME` runs only tho
 from __future__ import annotations
 
 import argparse
+import shutil
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from opsbench import joblock
+from opsbench.paths import ProjectPaths
 
 if TYPE_CHECKING:  # the parser is built on every command: keep it light
     from opsbench.display import Display
@@ -32,6 +34,13 @@ def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
     p.add_argument("--path", type=Path, help="another spec directory or spec file")
     p.add_argument("--jobs-dir", type=Path, help="default: jobs/validate")
     p.add_argument("--n-concurrent", type=int, default=default_concurrency())
+    p.add_argument(
+        "--under",
+        choices=["opsbench", "harbor"],
+        default="opsbench",
+        help="harbor: run the tasks with Harbor's own `harbor run` (its Docker environment)",
+    )
+    p.add_argument("--harbor", help="the harbor executable (env OPSBENCH_HARBOR; Python 3.12+)")
     p.add_argument("--no-redteam", action="store_true", help="calibrate only, no exploits")
     p.add_argument(
         "--exploit", action="append", default=[], help="only this red-team exploit (repeatable)"
@@ -48,11 +57,10 @@ def calibration_verdict(agent: str, result: TrialResult | None) -> tuple[bool, s
         why = result.exception.message[:80] if result.exception else ""
         return False, f"{result.outcome.value} {why}".strip()
     r = result.rewards
-    text = (
-        f"reward {r.reward:.2f} task {'✓' if r.task else '✗'} rules {'✓' if r.compliance else '✗'}"
-    )
+    rules = "n/a" if r.compliance is None else "✓" if r.compliance else "✗"
+    text = f"reward {r.reward:.2f} task {'✓' if r.task else '✗'} rules {rules}"
     if agent == "oracle":
-        return r.reward >= 1.0 and r.task and r.compliance, text
+        return r.reward >= 1.0 and r.task and r.compliance is not False, text
     return not r.task, text
 
 
@@ -67,6 +75,8 @@ def run(args: argparse.Namespace) -> int:
     from opsbench.results import read_result
 
     paths = ProjectPaths(find_root())
+    if args.under == "harbor":
+        return run_under_harbor(args, paths)
     root = SuitePaths(args.jobs_dir or paths.jobs / "validate")
     exploits = () if args.no_redteam else redteam.select(args.exploit)
     selection = compile_and_select(paths, list(args.task_name), args.path)
@@ -123,3 +133,38 @@ def redteam_table(
     display.message("faking exploit earns a check nop does not):\n")
     display.message("\n".join(redteam.table(report)))
     return len(report.hackable_tasks)
+
+
+def run_under_harbor(args: argparse.Namespace, paths: ProjectPaths) -> int:
+    """Harbor's own `harbor run` over test-only copies (network mode made public)."""
+    from opsbench.display import QuietDisplay
+    from opsbench.harbor_run import AGENTS, check_compose, find_harbor, network_copy, run_harbor
+    from opsbench.jobrun import compile_and_select
+
+    harbor = find_harbor(args.harbor)
+    check_compose()
+    selection = compile_and_select(paths, list(args.task_name), args.path)
+    out = args.jobs_dir or paths.jobs / "validate-harbor"
+    copies = out / "tasks"
+    if copies.exists():
+        shutil.rmtree(copies)
+    for task_id, task in sorted(selection.tasks.items()):
+        network_copy(task, copies / task_id)
+    display = QuietDisplay()
+    display.message(f"harbor run over {len(selection.tasks)} task copies in {copies}")
+    verdicts = {
+        agent: {v.task_id: v for v in run_harbor(harbor, copies, agent, out, args.n_concurrent)}
+        for agent in AGENTS
+    }
+    failures = 0
+    display.message(f"\n{'task':32} {'oracle under harbor':34} nop under harbor")
+    for task_id in sorted(selection.tasks):
+        row = []
+        for agent in AGENTS:
+            verdict = verdicts[agent].get(task_id)
+            ok = verdict is not None and verdict.ok
+            failures += not ok
+            row.append(f"{'ok ' if ok else 'BAD'} {verdict.text() if verdict else 'not run'}")
+        display.message(f"{task_id:32} {row[0][:34]:34} {row[1][:60]}")
+    display.message(f"\n{len(selection.tasks)} tasks · {failures} failures under harbor")
+    return 1 if failures else 0

@@ -76,7 +76,9 @@ class Rewards(VerdictModel):
 
     reward: float = Field(ge=0, le=1)
     task: bool
-    compliance: bool
+    compliance: bool | None = Field(
+        description="None: not applicable (a Harbor task declares no rules), never a pass."
+    )
     passed: bool
     partial: bool = Field(False, description="Some components were ungraded (no judge).")
 

@@ -11,6 +11,9 @@ from __future__ import annotations
 import logging
 import os
 import socket
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from functools import cache
 from typing import Any
@@ -47,8 +50,23 @@ def client() -> Any:
     return c
 
 
+KEPT_PREFIX = "kept@"
+_kept_owner: ContextVar[str | None] = ContextVar("opsbench_kept_owner", default=None)
+
+
 def owner_tag() -> str:
-    return f"{socket.gethostname()}:{os.getpid()}"
+    return _kept_owner.get() or f"{socket.gethostname()}:{os.getpid()}"
+
+
+@contextmanager
+def kept() -> Iterator[None]:
+    """What is created inside is owned by no process: a kept `opsbench shell` environment
+    outlives its process, so leftover sweeps pass it by until the shell is rejoined."""
+    token = _kept_owner.set(f"{KEPT_PREFIX}{socket.gethostname()}")
+    try:
+        yield
+    finally:
+        _kept_owner.reset(token)
 
 
 def labels(job: str, trial: str, role: str) -> dict[str, str]:
@@ -56,6 +74,8 @@ def labels(job: str, trial: str, role: str) -> dict[str, str]:
 
 
 def _owner_alive(owner: str) -> bool:
+    if owner.startswith(KEPT_PREFIX):
+        return True  # kept on purpose (`opsbench shell --keep`)
     host, _, pid = owner.rpartition(":")
     if host != socket.gethostname() or not pid.isdigit():
         return False  # made on another host (or unlabelled): treat as abandoned here

