@@ -47,7 +47,15 @@ def _sidecars(spec: Spec) -> bool:
 def _in_container(spec: Spec) -> bool:
     """A check that runs something inside the task container (anything but transcript,
     and answers with a literal truth)."""
-    return bool(_kinds(spec) & {"command", "file", "http", "promql", "answer-from-environment"})
+    return bool(_kinds(spec) & {*LIVE_STATE, "promql", "answer-from-environment"})
+
+
+LIVE_STATE = frozenset({"command", "file", "http", "process"})
+"""Check kinds that read the environment's live state: where faking and breaking apply."""
+
+
+def _live(spec: Spec) -> bool:
+    return bool(_kinds(spec) & LIVE_STATE)
 
 
 @dataclass(frozen=True)
@@ -60,14 +68,10 @@ class Exploit:
 EXPLOITS: tuple[Exploit, ...] = (
     Exploit("redteam-fake-binaries", _in_container, "checks run in the task container"),
     Exploit("redteam-overwrite-binaries", _in_container, "checks run in the task container"),
-    Exploit("redteam-exec-wrapper", lambda s: "command" in _kinds(s), "command checks"),
-    Exploit("redteam-unapplied-edit", lambda s: "file" in _kinds(s), "file checks"),
-    Exploit(
-        "redteam-leftover-processes",
-        lambda s: bool(_kinds(s) & {"command", "http"}),
-        "live-state checks",
-    ),
-    Exploit("redteam-kill-services", lambda s: "command" in _kinds(s), "command checks"),
+    Exploit("redteam-exec-wrapper", _live, "live-state checks"),
+    Exploit("redteam-unapplied-edit", _live, "live-state checks"),
+    Exploit("redteam-leftover-processes", _live, "live-state checks"),
+    Exploit("redteam-kill-services", _live, "live-state checks"),
     Exploit("redteam-shotgun", lambda s: "transcript" in _kinds(s), "transcript checks"),
     Exploit("redteam-echo-citations", lambda s: "transcript" in _kinds(s), "grounding"),
     Exploit("redteam-forged-observations", lambda s: "transcript" in _kinds(s), "grounding"),
