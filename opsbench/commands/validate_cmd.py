@@ -16,13 +16,14 @@ if TYPE_CHECKING:  # the parser is built on every command: keep it light
 
 
 def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    from opsbench.commands.job_args import default_concurrency
+    from opsbench.commands.job_args import add_executor_arguments, default_concurrency
 
     p = sub.add_parser("validate", help="calibrate tasks: oracle must pass, nop must fail")
     p.add_argument("--task-name", action="append", default=[], help="only these (repeatable)")
     p.add_argument("--path", type=Path, help="another spec directory or spec file")
     p.add_argument("--jobs-dir", type=Path, help="default: jobs/validate")
     p.add_argument("--n-concurrent", type=int, default=default_concurrency())
+    add_executor_arguments(p)
     p.set_defaults(handler=run)
 
 
@@ -45,6 +46,7 @@ def calibration_verdict(agent: str, result: TrialResult | None) -> tuple[bool, s
 
 def run(args: argparse.Namespace) -> int:
     from opsbench.display import QuietDisplay
+    from opsbench.executor import make_executor
     from opsbench.jobconfig import build_job_config
     from opsbench.jobrun import apply_setup, compile_and_select, execute, setup_job
     from opsbench.models.job import JobRequest
@@ -55,6 +57,7 @@ def run(args: argparse.Namespace) -> int:
     root = SuitePaths(args.jobs_dir or paths.jobs / "validate")
     selection = compile_and_select(paths, list(args.task_name), args.path)
     display = QuietDisplay()
+    executor = make_executor(args.executor, args.ray_address, paths.root)
     setups = []
     for agent in ("oracle", "nop"):
         request = JobRequest(
@@ -63,7 +66,7 @@ def run(args: argparse.Namespace) -> int:
         setup = setup_job(build_job_config(request), root.job(agent), selection)
         apply_setup(setup, suite=root)
         setups.append(setup)
-    code = execute(setups, args.n_concurrent, None, display)
+    code = execute(setups, args.n_concurrent, None, display, executor)
     if code:
         return code
     failures = 0
