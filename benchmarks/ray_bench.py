@@ -24,7 +24,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from tests.cluster.local_cluster import LocalRayCluster  # noqa: E402
+from tests.cluster.local_cluster import LOOPBACK, LocalRayCluster  # noqa: E402
 
 SPEC = """matrix:
   n: [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15]
@@ -38,10 +38,10 @@ environment:
 solution:
   - run: echo {{ n }} > /root/marker
 checks:
-  - kind: command
+  - kind: file
     name: marker
-    run: cat /root/marker
-    stdout_matches: "^{{ n }}$"
+    path: /root/marker
+    contains: "^{{ n }}$"
 """
 
 
@@ -53,7 +53,7 @@ def make_project(root: Path) -> None:
 
 
 def timed_job(root: Path, job: str, n_concurrent: int, extra: list[str]) -> float:
-    cmd = [sys.executable, "-m", "opsbench.cli", "job", "--agent", "nop", "--n-attempts", "3"]
+    cmd = [*LOOPBACK, "opsbench", "job", "--agent", "nop", "--n-attempts", "3"]
     cmd += ["--job-name", job, "--n-concurrent", str(n_concurrent), "--quiet", *extra]
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     t0 = time.perf_counter()

@@ -21,7 +21,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
-RAY = [sys.executable, "-m", "tests.cluster.ray_start"]
+LOOPBACK = [sys.executable, "-m", "tests.cluster.loopback"]
+"""Ray's CLI or opsbench's, with Ray kept on loopback (`tests.cluster.loopback`)."""
 NODE_ENV = {
     "RAY_health_check_initial_delay_ms": "1000",
     "RAY_health_check_period_ms": "1000",
@@ -38,6 +39,13 @@ def free_port() -> int:
         s.bind(("127.0.0.1", 0))
         port: int = s.getsockname()[1]
         return port
+
+
+def _ahead_of_the_crowd() -> None:
+    """Run the node at a higher priority when we may (root): on a busy shared machine a
+    raylet gives up on its slow-starting agents after ~15 s and the node dies."""
+    if os.geteuid() == 0:
+        os.nice(-10)
 
 
 @dataclass
@@ -114,7 +122,14 @@ class LocalRayCluster:
             "--metrics-export-port": free_port(),
             "--runtime-env-agent-port": free_port(),
         }
-        cmd = [*RAY, "start", *args, "--node-ip-address=127.0.0.1", f"--num-cpus={num_cpus}"]
+        cmd = [
+            *LOOPBACK,
+            "ray",
+            "start",
+            *args,
+            "--node-ip-address=127.0.0.1",
+            f"--num-cpus={num_cpus}",
+        ]
         cmd += [f"--resources={json.dumps(resources)}", "--disable-usage-stats", "--block"]
         cmd += [f"{flag}={port}" for flag, port in ports.items()]
         with log.open("wb") as out:
@@ -125,6 +140,7 @@ class LocalRayCluster:
                 start_new_session=True,
                 cwd=REPO,
                 env={**os.environ, **NODE_ENV},
+                preexec_fn=_ahead_of_the_crowd,
             )
         return RayNode(name, process, log)
 

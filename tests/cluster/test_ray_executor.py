@@ -14,7 +14,6 @@ import os
 import re
 import shutil
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -22,7 +21,7 @@ from pathlib import Path
 import pytest
 
 from opsbench.runtime.docker import list_labelled
-from tests.cluster.local_cluster import LocalRayCluster
+from tests.cluster.local_cluster import LOOPBACK, LocalRayCluster
 
 pytestmark = pytest.mark.docker
 
@@ -40,10 +39,10 @@ environment:
 solution:
   - run: sleep ${SLEEP}; echo {{ n }} > /root/marker
 checks:
-  - kind: command
+  - kind: file
     name: marker
-    run: cat /root/marker
-    stdout_matches: "^{{ n }}$"
+    path: /root/marker
+    contains: "^{{ n }}$"
 """
 
 
@@ -70,9 +69,8 @@ def make_project(root: Path, sleep: float) -> Path:
 
 def job_command(job: str, address: str, attempts: int) -> list[str]:
     return [
-        sys.executable,
-        "-m",
-        "opsbench.cli",
+        *LOOPBACK,
+        "opsbench",
         "job",
         "--agent",
         "oracle",
