@@ -58,6 +58,7 @@ class RayExecutor(Executor):
         self.address = address or os.environ.get("RAY_ADDRESS") or "auto"
         self.environment_dir = environment_dir
         self._coordinator: Any = None
+        self._remote_trial: Any = None
         self._environment: Any = None
         self._tasks: dict[Path, Any] = {}
         self._lock = threading.Lock()
@@ -91,6 +92,9 @@ class RayExecutor(Executor):
             .remote()
         )
         self._environment = ray.put(pack(self.environment_dir))
+        self._remote_trial = ray.remote(run_trial_on_node).options(
+            num_cpus=0, resources={DOCKER_RESOURCE: 1}, max_retries=0
+        )
         cleanup = ray.remote(clean_node)
         self.nodes = ray.get(
             [
@@ -151,12 +155,9 @@ class RayExecutor(Executor):
     def run_trial(
         self, config: TrialConfig, trial_dir: Path, cancel: threading.Event
     ) -> TrialResult:
-        import ray
-
-        remote = ray.remote(run_trial_on_node).options(
-            num_cpus=0, resources={DOCKER_RESOURCE: 1}, max_retries=0
+        ref = self._remote_trial.remote(
+            config, self._task_bundle(config), self._environment, self._coordinator
         )
-        ref = remote.remote(config, self._task_bundle(config), self._environment, self._coordinator)
         try:
             done: NodeTrial = self._wait(ref, cancel)
         except Exception as exc:

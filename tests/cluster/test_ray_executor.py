@@ -9,6 +9,7 @@ limits hold across nodes. Kept short: the cluster starts once for the module.
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import re
@@ -132,6 +133,56 @@ def test_a_job_runs_on_both_docker_nodes_and_lands_here(
         assert (job_dir / name / "agent" / "commands.jsonl").is_file()
     assert (job_dir / "run_report.html").is_file()
     assert list_labelled("ray-both", "containers") == []
+
+
+def test_provider_limits_hold_across_nodes(
+    cluster: LocalRayCluster, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two nodes calling one provider share its minimum interval: the run's coordinator
+    actor hands out the slots, so starts are spaced as on one machine."""
+    import ray
+    import ray._private.services as services
+    from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
+
+    from opsbench.cluster.limits import Coordinator
+
+    interval = 0.4
+
+    def calls_through_the_gate(coordinator: object) -> list[float]:
+        from opsbench.cluster.limits import ClusterGate
+        from opsbench.models.provider import ProviderSettings
+
+        gate = ClusterGate("openai", ProviderSettings(min_request_interval=interval), coordinator)
+        starts = []
+        for _ in range(3):
+            gate.acquire()
+            starts.append(time.time())
+        return starts
+
+    monkeypatch.setattr(services, "resolve_ip_for_localhost", lambda host: host)
+    ray.init(address=cluster.address, log_to_driver=False)
+    try:
+        nodes = [
+            n["NodeID"]
+            for n in ray.nodes()  # type: ignore[no-untyped-call]
+            if n["Alive"] and n["Resources"].get("docker")
+        ]
+        assert len(nodes) == 2
+        coordinator = ray.remote(Coordinator).options(num_cpus=0).remote()
+        remote = ray.remote(calls_through_the_gate)
+        per_node = ray.get(
+            [
+                remote.options(
+                    num_cpus=0, scheduling_strategy=NodeAffinitySchedulingStrategy(node, False)
+                ).remote(coordinator)
+                for node in nodes
+            ]
+        )
+    finally:
+        ray.shutdown()
+    starts = sorted(t for node in per_node for t in node)
+    gaps = [b - a for a, b in itertools.pairwise(starts)]
+    assert min(gaps) >= interval * 0.8, gaps
 
 
 def test_a_dead_node_gives_infra_errors_and_resume_completes_elsewhere(
