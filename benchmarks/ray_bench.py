@@ -13,8 +13,10 @@ of each warming the task images. Target: Ray within 15% of local.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -61,6 +63,20 @@ def timed_job(root: Path, job: str, n_concurrent: int, extra: list[str]) -> floa
     return time.perf_counter() - t0
 
 
+def median_trial(root: Path, job: str) -> float:
+    """The median seconds one trial took, start to record (where the time goes)."""
+    from datetime import datetime
+
+    seconds = []
+    for path in (root / "jobs" / job).glob("*/result.json"):
+        result = json.loads(path.read_text())
+        took = datetime.fromisoformat(result["finished_at"]) - datetime.fromisoformat(
+            result["started_at"]
+        )
+        seconds.append(took.total_seconds())
+    return statistics.median(seconds)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--n-concurrent", type=int, default=4)
@@ -82,12 +98,14 @@ def main() -> None:
             on_ray = timed_job(root, "ray", n, ray)
         finally:
             cluster.stop()
+        trial_local, trial_ray = median_trial(root, "local"), median_trial(root, "ray")
     print(f"48 nop trials, --n-concurrent {n}")
     print(f"  local executor:          {local:7.1f} s")
     print(
         f"  ray, 2 nodes:            {on_ray:7.1f} s  ({(on_ray / local - 1) * 100:+.0f}% vs local)"
     )
     print(f"  ray cluster start-up:    {startup:7.1f} s  (not counted above)")
+    print(f"  median trial: local {trial_local:.1f} s, on a ray node {trial_ray:.1f} s")
 
 
 if __name__ == "__main__":
