@@ -139,5 +139,4 @@ def watch_cancel(coordinator: Any, cancel: threading.Event) -> Iterator[None]:
     try:
         yield
     finally:
-        stop.set()
-        thread.join(timeout=5)
+        stop.set()  # not joined: a daemon thread, and joining costs up to WATCH_EVERY
