@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from abc import ABC, abstractmethod
 from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
@@ -17,7 +18,9 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from opsbench.display import Display
+from opsbench.errors import OpsbenchError
 from opsbench.models.result import TrialResult
+from opsbench.models.trial import TrialConfig
 
 log = logging.getLogger(__name__)
 
@@ -77,3 +80,61 @@ def run_all(
     report.cancelled = cancel.is_set()
     report.not_started = len(queue)
     return report
+
+
+# --------------------------------------------------------------------------- where trials run
+
+
+class Executor(ABC):
+    """Where trials run: threads on this machine (`LocalExecutor`) or the nodes of a Ray
+    cluster (`opsbench.cluster.executor.RayExecutor`). Chosen once per command
+    (`make_executor`); `run_all` drives either, so concurrency, the pause file and
+    Ctrl-C behave the same. Whatever runs a trial, the trial directory ends up under
+    `jobs/<job>/` with `result.json` written last."""
+
+    name = "executor"
+
+    def prepare(self, job_names: list[str]) -> None:
+        """Before any trial: remove what killed runs of these jobs left behind."""
+        from opsbench.runtime.docker import remove_leftovers
+
+        for job in job_names:
+            remove_leftovers(job)
+
+    @abstractmethod
+    def run_trial(
+        self, config: TrialConfig, trial_dir: Path, cancel: threading.Event
+    ) -> TrialResult:
+        """Run one trial to its recorded result (never raises for a trial's failure)."""
+
+    def close(self) -> None:  # noqa: B027 - an optional hook; the local executor holds nothing
+        """Release what the executor holds (a cluster connection)."""
+
+
+class LocalExecutor(Executor):
+    """Each trial in a thread of this process, against this machine's Docker engine."""
+
+    name = "local"
+
+    def run_trial(
+        self, config: TrialConfig, trial_dir: Path, cancel: threading.Event
+    ) -> TrialResult:
+        from opsbench.trial.run import run_trial
+
+        return run_trial(config, trial_dir, cancel)
+
+
+EXECUTORS = ("local", "ray")
+
+
+def make_executor(kind: str, ray_address: str | None, project_root: Path) -> Executor:
+    """The executor `--executor` names. Ray is imported only when it is chosen."""
+    if kind == "local":
+        if ray_address:
+            raise OpsbenchError("--ray-address needs --executor ray")
+        return LocalExecutor()
+    if kind == "ray":
+        from opsbench.cluster.executor import RayExecutor
+
+        return RayExecutor(ray_address, project_root / "environment")
+    raise OpsbenchError(f"--executor: unknown executor {kind!r}; known: {', '.join(EXECUTORS)}")

@@ -16,7 +16,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from opsbench.clock import format_time, scenario_time
 from opsbench.display import Display
@@ -26,6 +26,9 @@ from opsbench.models.result import TrialResult
 from opsbench.models.trajectory import write_json_atomic
 from opsbench.paths import JobPaths, ProjectPaths, SuitePaths, TaskPaths, trial_name
 from opsbench.plan import Plan, apply_plan, make_plan
+
+if TYPE_CHECKING:
+    from opsbench.executor import Executor
 
 log = logging.getLogger(__name__)
 
@@ -162,29 +165,36 @@ def interrupt_handling(cancel: threading.Event, display: Display) -> Iterator[No
 
 
 def execute(
-    setups: list[JobSetup], n_concurrent: int, pause_file: Path | None, display: Display
+    setups: list[JobSetup],
+    n_concurrent: int,
+    pause_file: Path | None,
+    display: Display,
+    executor: Executor | None = None,
 ) -> int:
-    """Run every setup's planned trials through one queue; returns the exit code."""
-    from opsbench.executor import run_all
-    from opsbench.runtime.docker import remove_leftovers
-    from opsbench.runtime.engine import sweep_own
-    from opsbench.trial.run import run_trial
+    """Run every setup's planned trials through one queue; returns the exit code.
 
-    for setup in setups:
-        remove_leftovers(setup.job.name)
+    `executor` is where trials run (default: threads here); it is closed at the end."""
+    from opsbench.executor import LocalExecutor, run_all
+    from opsbench.runtime.engine import sweep_own
+
+    runner = executor or LocalExecutor()
     items = [(i, task_id, attempt) for i, s in enumerate(setups) for task_id, attempt in s.plan.run]
 
     def run_one(item: tuple[int, str, int], cancel: threading.Event) -> TrialResult:
         index, task_id, attempt = item
         setup = setups[index]
-        return run_trial(
+        return runner.run_trial(
             trial_config(setup, task_id, attempt), setup.job.trial(task_id, attempt).dir, cancel
         )
 
     cancel = threading.Event()
     pause = [pause_file] if pause_file else [s.job.pause_file for s in setups]
-    with interrupt_handling(cancel, display), display.run(len(items), len(setups) > 1) as tally:
-        report = run_all(items, run_one, n_concurrent, cancel, pause, display)
+    try:
+        runner.prepare([s.job.name for s in setups])
+        with interrupt_handling(cancel, display), display.run(len(items), len(setups) > 1) as tally:
+            report = run_all(items, run_one, n_concurrent, cancel, pause, display)
+    finally:
+        runner.close()
     for setup in setups:  # what an engine outage hid from every teardown
         sweep_own(setup.job.name)
     for setup in setups:

@@ -68,6 +68,7 @@ def add_job_arguments(p: argparse.ArgumentParser) -> None:
         help="LLM judge for rubric criteria (env OPSBENCH_JUDGE_MODEL)",
     )
     run.add_argument("--pause-file", type=Path, help="default: jobs/<job>/PAUSE")
+    add_executor_arguments(run)
     prov = p.add_argument_group("model provider limits (saved in the job config)")
     prov.add_argument("--max-retries", type=int, help="retries per model call (default 6)")
     prov.add_argument("--min-request-interval", type=float, help="seconds between calls (0.1)")
@@ -80,3 +81,18 @@ def add_job_arguments(p: argparse.ArgumentParser) -> None:
     prov.add_argument("--api-base", help="OpenAI-compatible endpoint (else OPENAI_API_BASE)")
     run.add_argument("--dry-run", action="store_true", help="print the plan, touch nothing")
     run.add_argument("--quiet", action="store_true", help="no per-trial progress lines")
+
+
+def add_executor_arguments(p: argparse._ActionsContainer) -> None:
+    """`--executor local|ray` and `--ray-address`, shared by job, suite and validate."""
+    p.add_argument(
+        "--executor",
+        choices=("local", "ray"),
+        default="local",
+        help="where trials run: threads here (local, default) or a Ray cluster's nodes "
+        "that advertise the `docker` resource (needs the `ray` extra)",
+    )
+    p.add_argument(
+        "--ray-address",
+        help="the Ray cluster (host:port of its head; default: RAY_ADDRESS, else 'auto')",
+    )

@@ -14,6 +14,7 @@ from opsbench.paths import JobPaths, ProjectPaths, find_root
 @joblock.holding
 def run(args: argparse.Namespace) -> int:
     from opsbench.display import make_display
+    from opsbench.executor import make_executor
     from opsbench.jobconfig import build_job_config, request_from_args
     from opsbench.jobrun import (
         announce_clock,
@@ -40,9 +41,10 @@ def run(args: argparse.Namespace) -> int:
     show_plan(setup, args.dry_run, display)
     if args.dry_run:
         return 0
+    executor = make_executor(args.executor, args.ray_address, paths.root)
     apply_setup(setup)
     announce_clock(setup, display)
-    return execute([setup], config.n_concurrent, args.pause_file, display)
+    return execute([setup], config.n_concurrent, args.pause_file, display, executor)
 
 
 def harbor_selection(args: argparse.Namespace, job: JobPaths) -> Any:

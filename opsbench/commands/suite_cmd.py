@@ -23,7 +23,7 @@ if TYPE_CHECKING:  # the parser is built on every command: keep it light
 
 
 def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    from opsbench.commands.job_args import default_concurrency
+    from opsbench.commands.job_args import add_executor_arguments, default_concurrency
 
     p = sub.add_parser("suite", help="run a matrix of variants (one job each), resumable")
     p.add_argument("--suite", type=Path, help="suite file (default suites/standard.yaml)")
@@ -44,6 +44,7 @@ def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
         "--dry-run", action="store_true", help="print every variant's plan, touch nothing"
     )
     p.add_argument("--quiet", action="store_true")
+    add_executor_arguments(p)
     p.set_defaults(handler=run)
 
 
@@ -86,6 +87,7 @@ def selected(name: str, only: list[str], skip: list[str]) -> bool:
 @joblock.holding
 def run(args: argparse.Namespace) -> int:
     from opsbench.display import make_display
+    from opsbench.executor import make_executor
     from opsbench.jobconfig import build_job_config
     from opsbench.jobrun import apply_setup, compile_and_select, execute, setup_job, show_plan
     from opsbench.paths import ProjectPaths, find_root
@@ -117,10 +119,11 @@ def run(args: argparse.Namespace) -> int:
         show_plan(setup, args.dry_run, display)
     if args.dry_run:
         return 0
+    executor = make_executor(args.executor, args.ray_address, paths.root)
     root.dir.mkdir(parents=True, exist_ok=True)
     for setup in setups:
         apply_setup(setup, suite=root)
-    code = execute(setups, args.n_concurrent, None, display)
+    code = execute(setups, args.n_concurrent, None, display, executor)
     _comparison(root, display)
     return code
 

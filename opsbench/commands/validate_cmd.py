@@ -27,7 +27,7 @@ if TYPE_CHECKING:  # the parser is built on every command: keep it light
 
 
 def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    from opsbench.commands.job_args import default_concurrency
+    from opsbench.commands.job_args import add_executor_arguments, default_concurrency
 
     p = sub.add_parser("validate", help="calibrate tasks: oracle must pass, nop must fail")
     p.add_argument("--task-name", action="append", default=[], help="only these (repeatable)")
@@ -45,6 +45,7 @@ def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
     p.add_argument(
         "--exploit", action="append", default=[], help="only this red-team exploit (repeatable)"
     )
+    add_executor_arguments(p)
     p.set_defaults(handler=run)
 
 
@@ -68,6 +69,7 @@ def calibration_verdict(agent: str, result: TrialResult | None) -> tuple[bool, s
 def run(args: argparse.Namespace) -> int:
     from opsbench import redteam
     from opsbench.display import QuietDisplay
+    from opsbench.executor import make_executor
     from opsbench.jobconfig import build_job_config
     from opsbench.jobrun import TaskSelection, apply_setup, compile_and_select, execute, setup_job
     from opsbench.models.job import JobRequest
@@ -82,6 +84,7 @@ def run(args: argparse.Namespace) -> int:
     selection = compile_and_select(paths, list(args.task_name), args.path)
     display = QuietDisplay()
     joblock.take(root.dir, "validate")
+    executor = make_executor(args.executor, args.ray_address, paths.root)
     setups = []
     tasks = selection.tasks
     for agent, subset in [("oracle", tasks), ("nop", tasks)] + [
@@ -95,7 +98,7 @@ def run(args: argparse.Namespace) -> int:
         setup = setup_job(build_job_config(request), root.job(agent), chosen)
         apply_setup(setup, suite=root)
         setups.append(setup)
-    code = execute(setups, args.n_concurrent, None, display)
+    code = execute(setups, args.n_concurrent, None, display, executor)
     if code:
         return code
     failures = 0

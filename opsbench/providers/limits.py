@@ -25,6 +25,7 @@ import logging
 import threading
 import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -64,6 +65,16 @@ class CallOutcome(StrEnum):
     FAILURE = "failure"
     NEUTRAL = "neutral"
     """The provider answered, but the call failed for another reason (bad request)."""
+
+
+@dataclass(frozen=True)
+class BreakerPoll:
+    """Whether a call may pass the breaker now (`probe`: as the one trial call), or how
+    long to wait before asking again."""
+
+    passed: bool
+    probe: bool = False
+    wait: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -150,14 +161,32 @@ class ProviderGate:
         with self._cond:
             while True:
                 _check(cancelled)
-                if self._state == BreakerState.CLOSED:
-                    return False
-                now = time.monotonic()
-                if self._state == BreakerState.OPEN and now >= self._open_until:
-                    self._state = BreakerState.HALF_OPEN
-                    return True
-                remaining = self._open_until - now if self._state == BreakerState.OPEN else _POLL
-                self._cond.wait(timeout=min(max(remaining, 0.001), _POLL))
+                poll = self._poll_locked()
+                if poll.passed:
+                    return poll.probe
+                self._cond.wait(timeout=min(max(poll.wait, 0.001), _POLL))
+
+    def poll_breaker(self) -> BreakerPoll:
+        """The breaker's answer now, without waiting (for gates kept in another process,
+        whose callers do the waiting themselves: `opsbench.cluster.limits`)."""
+        if self.settings.failure_pause is None:
+            return BreakerPoll(passed=True)
+        with self._cond:
+            return self._poll_locked()
+
+    def _poll_locked(self) -> BreakerPoll:
+        if self._state == BreakerState.CLOSED:
+            return BreakerPoll(passed=True)
+        now = time.monotonic()
+        if self._state == BreakerState.OPEN and now >= self._open_until:
+            self._state = BreakerState.HALF_OPEN
+            return BreakerPoll(passed=True, probe=True)
+        remaining = self._open_until - now if self._state == BreakerState.OPEN else _POLL
+        return BreakerPoll(passed=False, wait=remaining)
+
+    def reserve_delay(self) -> float:
+        """Reserve a rate slot now; the seconds the caller must wait before starting."""
+        return max(0.0, self._reserve_slot() - time.monotonic())
 
     def _reserve_slot(self) -> float:
         """The monotonic time at which this attempt may start (reserved now)."""
@@ -189,24 +218,37 @@ def _limits(settings: ProviderSettings) -> tuple[object, ...]:
     return (settings.min_request_interval, settings.rate_limit, settings.failure_pause)
 
 
+GateFactory = Callable[[str, ProviderSettings], ProviderGate]
+"""Makes the gate of one provider: `ProviderGate` itself, or a proxy to gates kept
+elsewhere (the Ray executor's cluster-wide gates)."""
+
+
 class GateRegistry:
     """One gate per provider name; the process-wide registry is `default_registry()`."""
 
-    def __init__(self) -> None:
+    def __init__(self, factory: GateFactory = ProviderGate) -> None:
         self._lock = threading.Lock()
         self._gates: dict[str, ProviderGate] = {}
+        self._factory = factory
 
     def gate(self, provider: str, settings: ProviderSettings) -> ProviderGate:
         with self._lock:
             gate = self._gates.get(provider)
             if gate is None:
-                gate = self._gates[provider] = ProviderGate(provider, settings)
+                gate = self._gates[provider] = self._factory(provider, settings)
             elif _limits(gate.settings) != _limits(settings):
                 log.warning(
                     "provider %s already has limits from other settings; keeping those",
                     provider,
                 )
             return gate
+
+    def use_factory(self, factory: GateFactory) -> None:
+        """Make new gates with `factory` from now on (forgetting the gates made so far)."""
+        with self._lock:
+            if factory is not self._factory:
+                self._factory = factory
+                self._gates.clear()
 
     def clear(self) -> None:
         with self._lock:

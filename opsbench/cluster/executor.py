@@ -1,0 +1,235 @@
+"""The driver side of the Ray executor: trials placed on Docker nodes, results written here.
+
+`RayExecutor` connects to the cluster named by `--ray-address` and schedules each trial
+as a Ray task that needs one unit of the custom resource `docker` (a node advertises it,
+`ray start --resources '{"docker": N}'`, when it has an engine and room for N trials),
+so a node without Docker never gets a trial. `run_all`'s thread pool keeps
+`--n-concurrent` trials in flight across the whole cluster, one driver thread waiting on
+each. The task's directory and the shared build contexts travel through Ray's object
+store as tar bytes; the trial's directory comes back the same way and the driver alone
+writes it under `jobs/<job>/`: every file first, `config.json` as the driver planned it,
+`result.json` last and atomically — what a local trial leaves, plus one `trial.log` line
+naming the node.
+
+Faults: a remote task that fails (its node or worker died, its images could not be
+made) becomes an `infra_error` trial, which resume reruns. Ctrl-C sets the cancel flag in
+the run's `Coordinator` actor; remote trials tear down on their nodes and send back
+`cancelled` records. Before the first trial, every Docker node removes what killed runs
+of these jobs left there.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+from opsbench.cluster.bundle import member, pack, unpack
+from opsbench.cluster.limits import Coordinator
+from opsbench.cluster.node import NodeInfo, NodeTrial, clean_node, run_trial_on_node
+from opsbench.errors import OpsbenchError
+from opsbench.executor import Executor
+from opsbench.failures import Cancelled, InfraError
+from opsbench.models.result import TrialResult
+from opsbench.models.trajectory import write_json_atomic
+from opsbench.models.trial import TrialConfig
+from opsbench.paths import TrialPaths
+
+log = logging.getLogger(__name__)
+
+DOCKER_RESOURCE = "docker"
+"""The custom Ray resource a node advertises when it can run trials."""
+CANCEL_GRACE_SEC = 180.0
+"""How long a cancelled remote trial may take to tear down and report before it is
+killed (its containers then go with the next run's cleanup)."""
+_WAIT = 0.5
+
+
+class RayExecutor(Executor):
+    """Trials on the Docker nodes of a Ray cluster; the job directory on this machine."""
+
+    name = "ray"
+
+    def __init__(self, address: str | None, environment_dir: Path) -> None:
+        self.address = address or os.environ.get("RAY_ADDRESS") or "auto"
+        self.environment_dir = environment_dir
+        self._coordinator: Any = None
+        self._remote_trial: Any = None
+        self._environment: Any = None
+        self._tasks: dict[Path, Any] = {}
+        self._lock = threading.Lock()
+        self._cancel_sent = False
+        self.nodes: list[NodeInfo] = []
+
+    # ------------------------------------------------------------------ set-up
+
+    def prepare(self, job_names: list[str]) -> None:
+        """Connect, find the Docker nodes, start the coordinator, clean every node."""
+        import ray
+        from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
+
+        self._connect()
+        nodes: list[dict[str, Any]] = ray.nodes()  # type: ignore[no-untyped-call]
+        docker_nodes = [
+            n["NodeID"]
+            for n in nodes
+            if n.get("Alive") and n.get("Resources", {}).get(DOCKER_RESOURCE, 0) > 0
+        ]
+        if not docker_nodes:
+            raise OpsbenchError(
+                f"no node of the Ray cluster at {self.address} advertises the "
+                f"`{DOCKER_RESOURCE}` resource: start each machine that has Docker with "
+                f"`ray start ... --resources '{{\"{DOCKER_RESOURCE}\": N}}'`"
+            )
+        here = ray.get_runtime_context().get_node_id()
+        self._coordinator = (
+            ray.remote(Coordinator)
+            .options(num_cpus=0, scheduling_strategy=NodeAffinitySchedulingStrategy(here, False))
+            .remote()
+        )
+        self._environment = ray.put(pack(self.environment_dir))
+        self._remote_trial = ray.remote(run_trial_on_node).options(
+            num_cpus=0, resources={DOCKER_RESOURCE: 1}, max_retries=0
+        )
+        cleanup = ray.remote(clean_node)
+        self.nodes = ray.get(
+            [
+                cleanup.options(
+                    num_cpus=0, scheduling_strategy=NodeAffinitySchedulingStrategy(node, False)
+                ).remote(job_names)
+                for node in docker_nodes
+            ]
+        )
+        self._check_versions()
+        for info in self.nodes:
+            if info.removed_containers or info.removed_networks:
+                log.info(
+                    "node %s (%s): removed %d leftover containers, %d networks",
+                    info.node_id[:12],
+                    info.host,
+                    info.removed_containers,
+                    info.removed_networks,
+                )
+
+    def _connect(self) -> None:
+        import ray
+
+        if ray.is_initialized():
+            return
+        try:
+            ray.init(
+                address=self.address,
+                logging_level=logging.WARNING,
+                log_to_driver=False,
+                configure_logging=False,
+            )
+        except (ConnectionError, RuntimeError, ValueError) as exc:
+            raise OpsbenchError(
+                f"--ray-address {self.address}: cannot connect to a Ray cluster ({exc}); "
+                "start one with `ray start --head` (see the README, 'Running on Ray')"
+            ) from None
+
+    def _check_versions(self) -> None:
+        from opsbench import __version__
+
+        other = [n for n in self.nodes if n.opsbench_version != __version__]
+        if other:
+            found = ", ".join(f"{n.host}: {n.opsbench_version}" for n in other)
+            raise OpsbenchError(
+                f"Ray nodes run another opsbench version than this driver ({__version__}): "
+                f"{found}; install the same version on every node"
+            )
+
+    def close(self) -> None:
+        import ray
+
+        if ray.is_initialized():
+            ray.shutdown()
+
+    # ------------------------------------------------------------------ one trial
+
+    def run_trial(
+        self, config: TrialConfig, trial_dir: Path, cancel: threading.Event
+    ) -> TrialResult:
+        ref = self._remote_trial.remote(
+            config, self._task_bundle(config), self._environment, self._coordinator
+        )
+        try:
+            done: NodeTrial = self._wait(ref, cancel)
+        except Exception as exc:
+            return record_failure(config, trial_dir, exc)
+        return write_trial(config, trial_dir, done)
+
+    def _task_bundle(self, config: TrialConfig) -> Any:
+        """The task directory in the object store, packed and put once per task."""
+        import ray
+
+        task_dir = Path(config.task_dir)
+        with self._lock:
+            if task_dir not in self._tasks:
+                self._tasks[task_dir] = ray.put(pack(task_dir))
+            return self._tasks[task_dir]
+
+    def _wait(self, ref: Any, cancel: threading.Event) -> NodeTrial:
+        import ray
+
+        deadline: float | None = None
+        while True:
+            ready, _ = ray.wait([ref], timeout=_WAIT)
+            if ready:
+                result: NodeTrial = ray.get(ref)
+                return result
+            if cancel.is_set() and deadline is None:
+                self._cancel_remote()
+                deadline = time.monotonic() + CANCEL_GRACE_SEC
+            if deadline is not None and time.monotonic() > deadline:
+                ray.cancel(ref, force=True)
+                raise Cancelled("cancelled; the remote trial did not report in time")
+
+    def _cancel_remote(self) -> None:
+        with self._lock:
+            if self._cancel_sent:
+                return
+            self._cancel_sent = True
+        self._coordinator.cancel.remote()
+
+
+def write_trial(config: TrialConfig, trial_dir: Path, done: NodeTrial) -> TrialResult:
+    """Write a remote trial's directory here: its files, the driver's `config.json`,
+    then `result.json` last and atomically (absent: the trial is recorded infra_error)."""
+    paths = TrialPaths(trial_dir)
+    result = member(done.archive, "result.json")
+    if result is None:
+        return record_failure(
+            config, trial_dir, InfraError(f"node {done.node_id} returned no result.json")
+        )
+    trial_dir.mkdir(parents=True, exist_ok=True)
+    unpack(done.archive, trial_dir, skip=frozenset({"result.json", "config.json"}))
+    write_json_atomic(paths.config, config.model_dump(mode="json"))
+    write_json_atomic(paths.result, json.loads(result))
+    return TrialResult.model_validate_json(result)
+
+
+def record_failure(config: TrialConfig, trial_dir: Path, exc: BaseException) -> TrialResult:
+    """A trial the cluster could not run (node died, worker crashed, images failed),
+    recorded here as the template records a failed trial: `infra_error`, or `cancelled`."""
+    from opsbench.models.spec import TaskSpec
+    from opsbench.paths import TaskPaths
+    from opsbench.runtime.environment import DockerRuntime
+    from opsbench.trial.record import record
+    from opsbench.trial.state import TrialState
+
+    paths = TrialPaths(trial_dir)
+    paths.make()
+    write_json_atomic(paths.config, config.model_dump(mode="json"))
+    task = TaskPaths(Path(config.task_dir))
+    spec = TaskSpec.model_validate_json(task.spec_json.read_text())
+    state = TrialState(config, paths, task, spec, threading.Event(), DockerRuntime())
+    if not isinstance(exc, (Cancelled, InfraError)):
+        exc = InfraError(f"the trial's Ray task failed: {type(exc).__name__}: {exc}")
+    state.fail(exc, "remote")
+    return record(state)

@@ -1,0 +1,142 @@
+"""Provider limits and cancellation for the whole cluster, in one Ray actor.
+
+Every node's trials reach the model through `ClusterGate`s, which ask the run's single
+`Coordinator` actor (on the driver's node) for the breaker's answer and a rate slot, then
+wait locally, cancellably. So the minimum interval, the rate limit per window and the
+circuit breaker hold across all nodes, as they hold across threads of one process
+(`opsbench.providers.limits`), and the judge's calls pass the same gates. The actor also
+carries the run's cancel flag, which each remote trial watches.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from opsbench.models.provider import ProviderSettings
+from opsbench.providers.limits import (
+    BreakerPoll,
+    BreakerState,
+    CallOutcome,
+    GateFactory,
+    GateRegistry,
+    Permit,
+    ProviderGate,
+    sleep_cancellable,
+)
+
+_ASK_EVERY = 1.0
+"""Longest a caller waits on an open breaker before asking the actor again (seconds)."""
+WATCH_EVERY = 0.5
+"""How often a remote trial looks at the run's cancel flag (seconds)."""
+
+
+class Coordinator:
+    """The state one run shares across the cluster: the real gates and the cancel flag.
+
+    Made a Ray actor by the executor (`ray.remote(Coordinator)`); its methods never block,
+    so one thread serves every node."""
+
+    def __init__(self) -> None:
+        self._gates = GateRegistry()
+        self._cancelled = False
+
+    def cancel(self) -> None:
+        self._cancelled = True
+
+    def cancelled(self) -> bool:
+        return self._cancelled
+
+    def poll_breaker(self, provider: str, settings: ProviderSettings) -> BreakerPoll:
+        return self._gates.gate(provider, settings).poll_breaker()
+
+    def reserve(self, provider: str, settings: ProviderSettings) -> float:
+        return self._gates.gate(provider, settings).reserve_delay()
+
+    def record(
+        self, provider: str, settings: ProviderSettings, permit: Permit, outcome: CallOutcome
+    ) -> None:
+        self._gates.gate(provider, settings).record(permit, outcome)
+
+    def defer(self, provider: str, settings: ProviderSettings, seconds: float) -> None:
+        self._gates.gate(provider, settings).defer(seconds)
+
+    def state(self, provider: str, settings: ProviderSettings) -> BreakerState:
+        return self._gates.gate(provider, settings).state
+
+
+class ClusterGate(ProviderGate):
+    """A provider's gate whose state lives in the run's `Coordinator` actor."""
+
+    def __init__(self, name: str, settings: ProviderSettings, coordinator: Any) -> None:
+        super().__init__(name, settings)
+        self.coordinator = coordinator
+
+    def _ask(self, method: str, *args: Any) -> Any:
+        import ray
+
+        return ray.get(getattr(self.coordinator, method).remote(self.name, self.settings, *args))
+
+    @property
+    def state(self) -> BreakerState:
+        state: BreakerState = self._ask("state")
+        return state
+
+    def acquire(self, cancelled: threading.Event | None = None) -> Permit:
+        t0 = time.monotonic()
+        while True:
+            poll: BreakerPoll = self._ask("poll_breaker")
+            if poll.passed:
+                break
+            sleep_cancellable(min(poll.wait, _ASK_EVERY), cancelled)
+        try:
+            sleep_cancellable(self._ask("reserve"), cancelled)
+        except BaseException:
+            if poll.probe:
+                self.record(Permit(probe=True, waited_sec=0), CallOutcome.NEUTRAL)
+            raise
+        return Permit(probe=poll.probe, waited_sec=time.monotonic() - t0)
+
+    def record(self, permit: Permit, outcome: CallOutcome) -> None:
+        self._ask("record", permit, outcome)
+
+    def defer(self, seconds: float) -> None:
+        self._ask("defer", seconds)
+
+
+def cluster_gates(coordinator: Any) -> GateFactory:
+    """A gate factory for `GateRegistry.use_factory`: every gate asks `coordinator`."""
+
+    def factory(name: str, settings: ProviderSettings) -> ProviderGate:
+        return ClusterGate(name, settings, coordinator)
+
+    return factory
+
+
+@contextmanager
+def watch_cancel(coordinator: Any, cancel: threading.Event) -> Iterator[None]:
+    """Set `cancel` when the run is cancelled, or when its coordinator is gone (the
+    driver died: the trial tears down instead of running on for nobody)."""
+    import ray
+
+    stop = threading.Event()
+
+    def watch() -> None:
+        while not stop.wait(WATCH_EVERY):
+            try:
+                if ray.get(coordinator.cancelled.remote(), timeout=30):
+                    cancel.set()
+                    return
+            except Exception:
+                cancel.set()
+                return
+
+    thread = threading.Thread(target=watch, name="opsbench-cancel-watch", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()  # not joined: a daemon thread, and joining costs up to WATCH_EVERY

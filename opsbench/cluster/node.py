@@ -1,0 +1,130 @@
+"""What runs on a Ray node: its images, one trial in a scratch directory, its cleanup.
+
+A node needs Docker, opsbench installed (the same version as the driver) and nothing
+else: the shared build contexts and each task's directory arrive as tar bytes from the
+driver and are unpacked once per digest under the node's scratch directory
+(`OPSBENCH_NODE_DIR`, default `<tmp>/opsbench-node`). The shared images (upstream base,
+opsbench-base, sidecars, verifier) are made with the same functions `opsbench preflight`
+uses, once per worker process and build-context digest (and Docker's digest labels keep
+a second process from rebuilding). The trial itself is the ordinary template
+(`opsbench.trial.run.run_trial`) against this node's engine; its directory goes back to
+the driver as tar bytes and is deleted here.
+
+Containers a remote trial creates carry the Ray worker's `host:pid` as owner (the
+process that created them): a worker killed with its driver, or with its node, leaves
+containers whose owner is gone, and the next run's `clean_node` removes them on that node.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import tempfile
+import threading
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from opsbench.cluster.bundle import Bundle, pack, unpack_once
+from opsbench.models.trial import TrialConfig
+
+_ready: set[str] = set()
+_ready_lock = threading.Lock()
+
+
+@dataclass(frozen=True)
+class NodeInfo:
+    """Who a node is, and what its cleanup removed."""
+
+    node_id: str
+    host: str
+    opsbench_version: str
+    removed_containers: int
+    removed_networks: int
+
+
+@dataclass(frozen=True)
+class NodeTrial:
+    """A finished remote trial: where it ran, and its directory as tar bytes."""
+
+    node_id: str
+    host: str
+    archive: bytes
+
+
+def node_dir() -> Path:
+    return Path(os.environ.get("OPSBENCH_NODE_DIR") or tempfile.gettempdir()) / "opsbench-node"
+
+
+def clean_node(job_names: list[str]) -> NodeInfo:
+    """Remove these jobs' containers and networks whose creating process is gone."""
+    import ray
+
+    from opsbench import __version__
+    from opsbench.runtime.docker import remove_leftovers
+
+    containers = networks = 0
+    for job in job_names:
+        report = remove_leftovers(job)
+        containers += report.containers
+        networks += report.networks
+    node_id = ray.get_runtime_context().get_node_id()
+    return NodeInfo(node_id, socket.gethostname(), __version__, containers, networks)
+
+
+def ensure_shared_images(environment: Bundle) -> Path:
+    """The shared images of this build-context bundle on this node's engine; returns
+    where the contexts are unpacked."""
+    from opsbench.builtin_images import VERIFIER_CONTEXT
+    from opsbench.runtime import images
+
+    env_dir = unpack_once(environment, node_dir() / "environment")
+    with _ready_lock:
+        if environment.digest in _ready:
+            return env_dir
+        images.ensure_upstream_base()
+        images.ensure_task_base(env_dir, images.resolve_ca_bundle(None))
+        images.ensure_sidecars(env_dir)
+        if (env_dir / VERIFIER_CONTEXT).is_dir():
+            images.ensure_verifier(env_dir)
+        _ready.add(environment.digest)
+    return env_dir
+
+
+def run_trial_on_node(
+    config: TrialConfig, task: Bundle, environment: Bundle, coordinator: Any
+) -> NodeTrial:
+    """One trial on this node, its directory returned as tar bytes.
+
+    Model calls (the agent's and the judge's) pass the cluster-wide gates in
+    `coordinator`; the run's cancel flag there cancels the trial (it tears down and
+    records `cancelled` as a local trial would)."""
+    import ray
+
+    from opsbench.cluster.limits import cluster_gates, watch_cancel
+    from opsbench.providers.limits import default_registry
+    from opsbench.trial.run import run_trial
+
+    node_id = ray.get_runtime_context().get_node_id()
+    host = socket.gethostname()
+    default_registry().use_factory(cluster_gates(coordinator))
+    ensure_shared_images(environment)
+    task_dir = unpack_once(task, node_dir() / "tasks")
+    trial_dir = (
+        node_dir() / "runs" / config.job_name / f"{config.trial_name}-{uuid.uuid4().hex[:8]}"
+    )
+    trial_dir.mkdir(parents=True)
+    stamp = datetime.now(UTC).strftime("%H:%M:%S.%f")[:-3]
+    (trial_dir / "trial.log").write_text(
+        f"{stamp} ray node {node_id} (host {host}, pid {os.getpid()})\n", encoding="utf-8"
+    )
+    cancel = threading.Event()
+    try:
+        with watch_cancel(coordinator, cancel):
+            run_trial(config.model_copy(update={"task_dir": str(task_dir)}), trial_dir, cancel)
+        return NodeTrial(node_id, host, pack(trial_dir).data)
+    finally:
+        shutil.rmtree(trial_dir, ignore_errors=True)

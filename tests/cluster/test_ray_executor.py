@@ -1,0 +1,226 @@
+"""The Ray executor against a real local cluster: a head and a worker node (separate
+`ray start` processes with their own `docker` resources, sharing this machine's engine).
+
+A job placed on the cluster runs on both nodes and writes the job directory here, as a
+local job does; a node killed mid-job turns its trials into `infra_error`, and the resume
+completes on the nodes left — never on a node without the `docker` resource; provider
+limits hold across nodes. Kept short: the cluster starts once for the module.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import os
+import re
+import shutil
+import subprocess
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from opsbench.runtime.docker import list_labelled
+from tests.cluster.local_cluster import LOOPBACK, LocalRayCluster
+
+pytestmark = pytest.mark.docker
+
+REPO = Path(__file__).resolve().parents[2]
+
+SPEC = """matrix:
+  n: [0, 1, 2]
+---
+id: ray-marker-{{ n }}
+title: write marker {{ n }}
+difficulty: easy
+statement: Write {{ n }} into /root/marker.
+environment:
+  resources: {cpus: 0.5, memory_mb: 128, pids: 64}
+solution:
+  - run: sleep ${SLEEP}; echo {{ n }} > /root/marker
+checks:
+  - kind: file
+    name: marker
+    path: /root/marker
+    contains: "^{{ n }}$"
+"""
+
+
+@pytest.fixture(scope="module")
+def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalRayCluster]:
+    ray_dir = tmp_path_factory.mktemp("ray") / "ray"
+    local = LocalRayCluster(ray_dir)
+    try:
+        local.start_head({"docker": 2})
+        local.add_node({"docker": 2})
+        yield local
+    finally:
+        local.stop()
+
+
+def make_project(root: Path, sleep: float) -> Path:
+    (root / "tasks-spec" / "basic").mkdir(parents=True)
+    shutil.copy(REPO / "pyproject.toml", root / "pyproject.toml")
+    shutil.copytree(REPO / "environment", root / "environment")
+    spec = SPEC.replace("${SLEEP}", str(sleep))
+    (root / "tasks-spec" / "basic" / "marker.yaml").write_text(spec)
+    return root
+
+
+def job_command(job: str, address: str, attempts: int) -> list[str]:
+    return [
+        *LOOPBACK,
+        "opsbench",
+        "job",
+        "--agent",
+        "oracle",
+        "--n-attempts",
+        str(attempts),
+        "--job-name",
+        job,
+        "--n-concurrent",
+        "4",
+        "--executor",
+        "ray",
+        "--ray-address",
+        address,
+        "--quiet",
+    ]
+
+
+def run_job(root: Path, job: str, address: str, attempts: int) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    return subprocess.run(
+        job_command(job, address, attempts),
+        cwd=root,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+
+
+def trials(job_dir: Path) -> dict[str, dict[str, object]]:
+    return {
+        d.name: json.loads((d / "result.json").read_text())
+        for d in sorted(job_dir.iterdir())
+        if (d / "result.json").is_file() and "__" in d.name
+    }
+
+
+def node_of(trial_dir: Path) -> str | None:
+    found = re.search(r"ray node ([0-9a-f]+)", (trial_dir / "trial.log").read_text())
+    return found.group(1) if found else None
+
+
+def test_a_job_runs_on_both_docker_nodes_and_lands_here(
+    cluster: LocalRayCluster, tmp_path: Path
+) -> None:
+    root = make_project(tmp_path / "project", sleep=3)
+    proc = run_job(root, "ray-both", cluster.address, attempts=2)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    job_dir = root / "jobs" / "ray-both"
+    results = trials(job_dir)
+    assert len(results) == 6
+    assert {r["outcome"] for r in results.values()} == {"graded"}
+    assert all(r["rewards"]["reward"] == 1.0 for r in results.values())  # type: ignore[index]
+    nodes = {node_of(job_dir / name) for name in results}
+    assert len(nodes) == 2 and None not in nodes, nodes
+    for name in results:  # the driver's config, as a local run writes it
+        config = json.loads((job_dir / name / "config.json").read_text())
+        assert config["task_dir"] == str((root / "tasks" / config["task_id"]).resolve())
+        assert (job_dir / name / "agent" / "commands.jsonl").is_file()
+    assert (job_dir / "run_report.html").is_file()
+    assert list_labelled("ray-both", "containers") == []
+
+
+def test_provider_limits_hold_across_nodes(
+    cluster: LocalRayCluster, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two nodes calling one provider share its minimum interval: the run's coordinator
+    actor hands out the slots, so starts are spaced as on one machine."""
+    import ray
+    import ray._private.services as services
+    from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
+
+    from opsbench.cluster.limits import Coordinator
+
+    interval = 0.4
+
+    def calls_through_the_gate(coordinator: object) -> list[float]:
+        from opsbench.cluster.limits import ClusterGate
+        from opsbench.models.provider import ProviderSettings
+
+        gate = ClusterGate("openai", ProviderSettings(min_request_interval=interval), coordinator)
+        starts = []
+        for _ in range(3):
+            gate.acquire()
+            starts.append(time.time())
+        return starts
+
+    monkeypatch.setattr(services, "resolve_ip_for_localhost", lambda host: host)
+    ray.init(address=cluster.address, log_to_driver=False)
+    try:
+        nodes = [
+            n["NodeID"]
+            for n in ray.nodes()  # type: ignore[no-untyped-call]
+            if n["Alive"] and n["Resources"].get("docker")
+        ]
+        assert len(nodes) == 2
+        coordinator = ray.remote(Coordinator).options(num_cpus=0).remote()
+        remote = ray.remote(calls_through_the_gate)
+        per_node = ray.get(
+            [
+                remote.options(
+                    num_cpus=0, scheduling_strategy=NodeAffinitySchedulingStrategy(node, False)
+                ).remote(coordinator)
+                for node in nodes
+            ]
+        )
+    finally:
+        ray.shutdown()
+    starts = sorted(t for node in per_node for t in node)
+    gaps = [b - a for a, b in itertools.pairwise(starts)]
+    assert min(gaps) >= interval * 0.8, gaps
+
+
+def test_a_dead_node_gives_infra_errors_and_resume_completes_elsewhere(
+    cluster: LocalRayCluster, tmp_path: Path
+) -> None:
+    root = make_project(tmp_path / "project", sleep=25)
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    job = subprocess.Popen(
+        job_command("ray-death", cluster.address, attempts=1),
+        cwd=root,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    deadline = time.monotonic() + 300
+    while len(list_labelled("ray-death", "containers")) < 3:  # all three trials started
+        assert job.poll() is None, job.communicate()[0]
+        assert time.monotonic() < deadline, "trials did not start"
+        time.sleep(0.5)
+    time.sleep(2)
+    worker = cluster.nodes[1]
+    worker.kill()
+    out, _ = job.communicate(timeout=400)
+    assert job.returncode == 0, out
+    job_dir = root / "jobs" / "ray-death"
+    first = trials(job_dir)
+    outcomes = sorted(str(r["outcome"]) for r in first.values())
+    assert "infra_error" in outcomes and "graded" in outcomes, outcomes
+    survivors = {node_of(job_dir / n) for n, r in first.items() if r["outcome"] == "graded"}
+    assert len(survivors) == 1
+
+    cluster.add_node({})  # a node without Docker: it must never get a trial
+    proc = run_job(root, "ray-death", cluster.address, attempts=1)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    final = trials(job_dir)
+    assert len(final) == 3
+    assert {r["outcome"] for r in final.values()} == {"graded"}
+    assert {node_of(job_dir / n) for n in final} == survivors
+    assert list((job_dir / ".archive").rglob("result.json")), "the infra_errors were archived"
+    assert list_labelled("ray-death", "containers") == []
