@@ -461,6 +461,69 @@ class Criterion(Strict):
     fact: Fact | None = None
 
 
+# --------------------------------------------------------------------------- diagnostics
+
+
+class EvidenceItem(Strict):
+    """One signal a good investigation of this task looks at.
+
+    `pattern` is matched against each action the agent took: every command of the audit
+    record (`agent/commands.jsonl`) and the arguments of every tool call in the
+    trajectory. `kind` only groups the items in reports; the matching is the same.
+    """
+
+    name: str = Field(min_length=1, pattern=r"^[a-z0-9][a-z0-9_.-]*$")
+    kind: Literal["metric", "log", "command", "file"]
+    pattern: Regex
+    description: str = ""
+
+    _re1 = field_validator("pattern")(lambda v: _compile_regex(v))
+
+
+class Distractor(Strict):
+    """A signal or service that looks guilty and is not.
+
+    Investigated when an action matches `pattern`; *followed* when the agent blamed it
+    (its final answer matches `blame`), or investigated it and did not pass the task gate.
+    """
+
+    name: str = Field(min_length=1, pattern=r"^[a-z0-9][a-z0-9_.-]*$")
+    pattern: Regex
+    blame: Regex | None = Field(None, description="The final answer names it as the cause.")
+    description: str = ""
+
+    _re1 = field_validator("pattern", "blame")(lambda v: v if v is None else _compile_regex(v))
+
+
+class HarmfulAction(Strict):
+    """A remediation that does damage here (restarting the wrong service, deleting data):
+    matched against the commands of the audit record only, since only executing it harms."""
+
+    name: str = Field(min_length=1, pattern=r"^[a-z0-9][a-z0-9_.-]*$")
+    pattern: Regex
+    description: str = ""
+
+    _re1 = field_validator("pattern")(lambda v: _compile_regex(v))
+
+
+class Diagnostics(Strict):
+    """Why an agent failed, not only whether (SRE-Zero's diagnostics): what a good
+    investigation looks at, what misleads, and what does harm. They never change a reward."""
+
+    evidence: list[EvidenceItem] = Field(min_length=1)
+    distractors: list[Distractor] = Field(default_factory=list)
+    harmful: list[HarmfulAction] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _unique_names(self) -> Diagnostics:
+        for field in ("evidence", "distractors", "harmful"):
+            names = [item.name for item in getattr(self, field)]
+            dupes = sorted({n for n in names if names.count(n) > 1})
+            if dupes:
+                raise ValueError(f"unique names in `{field}`, found {', '.join(dupes)} twice")
+        return self
+
+
 # --------------------------------------------------------------------------- task spec
 
 
@@ -484,6 +547,18 @@ class TaskSpec(Strict):
     pass_threshold: float = Field(
         1.0, gt=0, le=1, description="Task gate: share of check weight that must pass."
     )
+    diagnostics: Diagnostics | None = Field(
+        None, description="Evidence, distractors and harmful actions, for diagnostic metrics."
+    )
+
+    @model_serializer(mode="wrap")
+    def _omit_unset_diagnostics(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        """Unset, it is left out, so a task without diagnostics keeps its bytes (and its
+        checksum: no trial goes stale for metrics it does not declare)."""
+        data: dict[str, Any] = handler(self)
+        if data.get("diagnostics") is None:
+            data.pop("diagnostics", None)
+        return data
 
     @model_validator(mode="after")
     def _gradable(self) -> TaskSpec:
