@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from opsbench.errors import OpsbenchError
+from opsbench.gateway.access import GatewayAccess
 from opsbench.models.result import UsageCounters
 from opsbench.paths import TrialPaths
 from opsbench.sandbox import Sandbox
@@ -67,6 +68,8 @@ class AgentContext:
     usage: UsageCounters = field(default_factory=UsageCounters)
     cancelled: threading.Event = field(default_factory=threading.Event)
     extra: dict[str, Any] = field(default_factory=dict)
+    gateway: GatewayAccess | None = None
+    """Set for agents with `uses_gateway`, for the agent phase only."""
 
     @property
     def trajectory_path(self) -> Path:
@@ -80,6 +83,9 @@ class Agent(ABC):
     version: ClassVar[str] = "0"
     interactive: ClassVar[bool] = False
     """Driven by a person (`opsbench shell`), never by a job."""
+    uses_gateway: ClassVar[bool] = False
+    """Calls models from inside the task container: the trial joins the job's model
+    gateway to its network and hands the agent `context.gateway` (a virtual key)."""
 
     def __init__(self, config: AgentConfig) -> None:
         self.config = config
