@@ -1,8 +1,10 @@
-"""`opsbench validate`: calibrate tasks — oracle must score 1 on both gates, nop 0 on the task gate.
+"""`opsbench validate`: calibrate tasks — oracle must score 1 on both gates, nop 0.
 
-Runs both agents once per task as two ordinary jobs under `jobs/validate/` (resumable like
-any job: rerunning only re-checks what changed), prints a table, and exits 1 when any task
-is miscalibrated or could not be run.
+Runs the oracle (`--oracle-attempts`, 3 by default: a flaky task fails one of them) and
+nop once per task, as two ordinary jobs under `jobs/validate/` (resumable like any job:
+rerunning only re-checks what changed), prints a table, and exits 1 when any task is
+miscalibrated or could not be run. nop must fail the task gate and earn reward 0: the
+untouched environment may pass only do-no-harm checks, which earn nothing alone.
 
 Then the red team (`opsbench.redteam`): every exploit on every task it applies to, one job
 per exploit beside them; it prints the hackable task × exploit table and exits 1 when any
@@ -41,6 +43,12 @@ def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
         help="harbor: run the tasks with Harbor's own `harbor run` (its Docker environment)",
     )
     p.add_argument("--harbor", help="the harbor executable (env OPSBENCH_HARBOR; Python 3.12+)")
+    p.add_argument(
+        "--oracle-attempts",
+        type=int,
+        default=3,
+        help="oracle attempts per task, every one must pass (default 3)",
+    )
     p.add_argument("--no-redteam", action="store_true", help="calibrate only, no exploits")
     p.add_argument(
         "--exploit", action="append", default=[], help="only this red-team exploit (repeatable)"
@@ -62,7 +70,7 @@ def calibration_verdict(agent: str, result: TrialResult | None) -> tuple[bool, s
     text = f"reward {r.reward:.2f} task {'✓' if r.task else '✗'} rules {rules}"
     if agent == "oracle":
         return r.reward >= 1.0 and r.task and r.compliance is not False, text
-    return not r.task, text
+    return not r.task and r.reward == 0.0, text
 
 
 @joblock.holding
@@ -74,7 +82,6 @@ def run(args: argparse.Namespace) -> int:
     from opsbench.jobrun import TaskSelection, apply_setup, compile_and_select, execute, setup_job
     from opsbench.models.job import JobRequest
     from opsbench.paths import ProjectPaths, SuitePaths, find_root
-    from opsbench.results import read_result
 
     paths = ProjectPaths(find_root())
     if args.under == "harbor":
@@ -90,8 +97,9 @@ def run(args: argparse.Namespace) -> int:
     for agent, subset in [("oracle", tasks), ("nop", tasks)] + [
         (e.name, redteam.applicable(e, tasks)) for e in exploits
     ]:
+        attempts = args.oracle_attempts if agent == "oracle" else 1
         request = JobRequest(
-            agent=agent, n_attempts=1, job_name=agent, n_concurrent=args.n_concurrent
+            agent=agent, n_attempts=attempts, job_name=agent, n_concurrent=args.n_concurrent
         )
         chosen = TaskSelection(subset, {t: selection.checksums[t] for t in subset})
         joblock.take(root.job(agent).dir, "validate")
@@ -107,14 +115,31 @@ def run(args: argparse.Namespace) -> int:
     for task_id in sorted(tasks):
         row = []
         for setup in calibration:
-            result = read_result(setup.job.trial(task_id, 1)).result
-            ok, text = calibration_verdict(setup.config.variant.agent, result)
+            n = args.oracle_attempts if setup.config.variant.agent == "oracle" else 1
+            ok, text = task_verdict(setup, task_id, n)
             failures += not ok
             row.append(f"{'ok ' if ok else 'BAD'} {text}")
         display.message(f"{task_id:44} {row[0]:38} {row[1]}")
     display.message(f"\n{len(tasks)} tasks · {failures} calibration failures")
     hackable = redteam_table(root, calibration[1], attacks, display) if attacks else 0
     return 1 if failures or hackable else 0
+
+
+def task_verdict(setup: JobSetup, task_id: str, n: int) -> tuple[bool, str]:
+    """One agent's verdict on one task over all its attempts: the first attempt that
+    fails calibration speaks for the task (with `k/n` when it was not the only one)."""
+    from opsbench.results import read_result
+
+    verdicts = [
+        calibration_verdict(
+            setup.config.variant.agent, read_result(setup.job.trial(task_id, a)).result
+        )
+        for a in range(1, n + 1)
+    ]
+    bad = [text for ok, text in verdicts if not ok]
+    if not bad:
+        return True, verdicts[0][1] + (f" ×{n}" if n > 1 else "")
+    return False, bad[0] + (f" ({n - len(bad)}/{n} ok)" if n > 1 else "")
 
 
 def redteam_table(
