@@ -208,7 +208,7 @@ def write_trial(config: TrialConfig, trial_dir: Path, done: NodeTrial) -> TrialR
             config, trial_dir, InfraError(f"node {done.node_id} returned no result.json")
         )
     trial_dir.mkdir(parents=True, exist_ok=True)
-    unpack(done.archive, trial_dir, skip=frozenset({"result.json", "config.json"}))
+    unpack(done.archive, trial_dir, skip=frozenset({"result.json", "config.json", ".owner"}))
     write_json_atomic(paths.config, config.model_dump(mode="json"))
     write_json_atomic(paths.result, json.loads(result))
     return TrialResult.model_validate_json(result)

@@ -10,6 +10,10 @@ a second process from rebuilding). The trial itself is the ordinary template
 (`opsbench.trial.run.run_trial`) against this node's engine; its directory goes back to
 the driver as tar bytes and is deleted here.
 
+A trial's scratch directory names its worker (`.owner`, as containers do): a worker
+killed mid-trial cannot delete it, so `clean_node` sweeps the directories of these jobs
+whose worker is gone, as it sweeps their containers.
+
 Containers a remote trial creates carry the Ray worker's `host:pid` as owner (the
 process that created them): a worker killed with its driver, or with its node, leaves
 containers whose owner is gone, and the next run's `clean_node` removes them on that node.
@@ -71,8 +75,23 @@ def clean_node(job_names: list[str]) -> NodeInfo:
         report = remove_leftovers(job)
         containers += report.containers
         networks += report.networks
+        sweep_scratch(node_dir() / "runs" / job)
     node_id = ray.get_runtime_context().get_node_id()
     return NodeInfo(node_id, socket.gethostname(), __version__, containers, networks)
+
+
+def sweep_scratch(runs: Path) -> int:
+    """Delete the trial scratch directories under `runs` whose worker is gone."""
+    from opsbench.runtime.docker import owner_alive
+
+    removed = 0
+    for trial_dir in sorted(runs.glob("*")) if runs.is_dir() else []:
+        owner = trial_dir / ".owner"
+        tag = owner.read_text(encoding="utf-8").strip() if owner.is_file() else ""
+        if not owner_alive(tag):
+            shutil.rmtree(trial_dir, ignore_errors=True)
+            removed += 1
+    return removed
 
 
 def ensure_shared_images(environment: Bundle) -> Path:
@@ -106,6 +125,7 @@ def run_trial_on_node(
 
     from opsbench.cluster.limits import cluster_gates, watch_cancel
     from opsbench.providers.limits import default_registry
+    from opsbench.runtime.docker import owner_tag
     from opsbench.trial.run import run_trial
 
     node_id = ray.get_runtime_context().get_node_id()
@@ -117,6 +137,7 @@ def run_trial_on_node(
         node_dir() / "runs" / config.job_name / f"{config.trial_name}-{uuid.uuid4().hex[:8]}"
     )
     trial_dir.mkdir(parents=True)
+    (trial_dir / ".owner").write_text(owner_tag(), encoding="utf-8")
     stamp = datetime.now(UTC).strftime("%H:%M:%S.%f")[:-3]
     (trial_dir / "trial.log").write_text(
         f"{stamp} ray node {node_id} (host {host}, pid {os.getpid()})\n", encoding="utf-8"

@@ -73,7 +73,8 @@ def labels(job: str, trial: str, role: str) -> dict[str, str]:
     return {LABEL_JOB: job, LABEL_TRIAL: trial, LABEL_OWNER: owner_tag(), LABEL_ROLE: role}
 
 
-def _owner_alive(owner: str) -> bool:
+def owner_alive(owner: str) -> bool:
+    """Whether the process an `owner_tag()` names still runs (on another host: no)."""
     if owner.startswith(KEPT_PREFIX):
         return True  # kept on purpose (`opsbench shell --keep`)
     host, _, pid = owner.rpartition(":")
@@ -104,12 +105,12 @@ def remove_leftovers(job: str | None = None, everything: bool = False) -> Cleanu
     report = CleanupReport()
     for summary in list_labelled(job, "containers"):
         owner = (summary.get("Labels") or {}).get(LABEL_OWNER, "")
-        if everything or not _owner_alive(owner):
+        if everything or not owner_alive(owner):
             _quietly(api.remove_container, container=summary["Id"], force=True, v=True)
             report.containers += 1
     for summary in list_labelled(job, "networks"):
         owner = (summary.get("Labels") or {}).get(LABEL_OWNER, "")
-        if everything or not _owner_alive(owner):
+        if everything or not owner_alive(owner):
             _quietly(api.remove_network, net_id=summary["Id"])
             report.networks += 1
     if report.containers or report.networks:

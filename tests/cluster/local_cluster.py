@@ -53,6 +53,9 @@ class RayNode:
     name: str
     process: subprocess.Popen[bytes]
     log: Path
+    scratch: Path
+    """The node's scratch directory (`opsbench.cluster.node.node_dir()` there): its own,
+    as on a machine of its own."""
 
     def kill(self) -> None:
         """The node dies: SIGKILL to its whole process group."""
@@ -115,7 +118,9 @@ class LocalRayCluster:
     def _launch(
         self, name: str, args: list[str], resources: dict[str, float], num_cpus: int
     ) -> RayNode:
-        log = self.temp_dir.parent / f"ray-{name}-{len(self.nodes)}-{time.monotonic_ns()}.log"
+        stem = f"ray-{name}-{len(self.nodes)}-{time.monotonic_ns()}"
+        log = self.temp_dir.parent / f"{stem}.log"
+        scratch_root = self.temp_dir.parent / f"{stem}-scratch"
         ports = {
             "--dashboard-agent-listen-port": free_port(),
             "--dashboard-agent-grpc-port": free_port(),
@@ -139,10 +144,10 @@ class LocalRayCluster:
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
                 cwd=REPO,
-                env={**os.environ, **NODE_ENV},
+                env={**os.environ, **NODE_ENV, "OPSBENCH_NODE_DIR": str(scratch_root)},
                 preexec_fn=_ahead_of_the_crowd,
             )
-        return RayNode(name, process, log)
+        return RayNode(name, process, log, scratch_root / "opsbench-node")
 
     def _wait_started(self, node: RayNode) -> None:
         deadline = time.monotonic() + START_TIMEOUT

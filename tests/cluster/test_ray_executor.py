@@ -185,6 +185,133 @@ def test_provider_limits_hold_across_nodes(
     assert min(gaps) >= interval * 0.8, gaps
 
 
+def start_job(
+    root: Path, job: str, address: str, attempts: int, concurrent: int = 4
+) -> subprocess.Popen[str]:
+    """The job in its own process group, so a signal reaches the driver and only it."""
+    command = job_command(job, address, attempts)
+    command[command.index("--n-concurrent") + 1] = str(concurrent)
+    return subprocess.Popen(
+        command,
+        cwd=root,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+    )
+
+
+def wait_for_containers(job: str, proc: subprocess.Popen[str], count: int) -> None:
+    deadline = time.monotonic() + 300
+    while len(list_labelled(job, "containers")) < count:
+        assert proc.poll() is None, proc.communicate()[0]
+        assert time.monotonic() < deadline, "trials did not start"
+        time.sleep(0.3)
+
+
+def node_scratch(cluster: LocalRayCluster, job: str) -> list[Path]:
+    """What trials of `job` left in the nodes' scratch directories."""
+    return [p for node in cluster.nodes for p in (node.scratch / "runs" / job).glob("*")]
+
+
+def test_sigkill_of_the_driver_then_rerun_resumes_and_leaves_nothing_behind(
+    cluster: LocalRayCluster, tmp_path: Path
+) -> None:
+    """The driver dies without a word: its remote trials die with it, leaving containers
+    and scratch directories on the nodes; the rerun cleans every node, reruns what had
+    no result, and ends with the full job and nothing left over."""
+    root = make_project(tmp_path / "project", sleep=20)
+    job = start_job(root, "ray-sigkill", cluster.address, attempts=1)
+    wait_for_containers("ray-sigkill", job, 3)
+    os.killpg(job.pid, 9)
+    job.wait(timeout=30)
+    assert list_labelled("ray-sigkill", "containers"), "the killed run left its containers"
+
+    proc = run_job(root, "ray-sigkill", cluster.address, attempts=1)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    final = trials(root / "jobs" / "ray-sigkill")
+    assert sorted(final) == [f"ray-marker-{n}__1" for n in range(3)]
+    assert {r["outcome"] for r in final.values()} == {"graded"}
+    assert all(r["rewards"]["reward"] == 1.0 for r in final.values())  # type: ignore[index]
+    assert list_labelled("ray-sigkill", "containers") == []
+    assert node_scratch(cluster, "ray-sigkill") == []
+
+
+def test_ctrl_c_cancels_the_remote_trials_and_tears_them_down(
+    cluster: LocalRayCluster, tmp_path: Path
+) -> None:
+    root = make_project(tmp_path / "project", sleep=60)
+    job = start_job(root, "ray-ctrl-c", cluster.address, attempts=1)
+    wait_for_containers("ray-ctrl-c", job, 3)
+    os.killpg(job.pid, 2)
+    out, _ = job.communicate(timeout=240)
+    assert job.returncode == 130, out
+    recorded = trials(root / "jobs" / "ray-ctrl-c")
+    assert {r["outcome"] for r in recorded.values()} == {"cancelled"}, recorded
+    assert len(recorded) == 3
+    assert list_labelled("ray-ctrl-c", "containers") == []
+
+
+def test_the_pause_file_stops_new_trials_and_the_rerun_finishes(
+    cluster: LocalRayCluster, tmp_path: Path
+) -> None:
+    root = make_project(tmp_path / "project", sleep=4)
+    job = start_job(root, "ray-pause", cluster.address, attempts=1, concurrent=1)
+    wait_for_containers("ray-pause", job, 1)
+    pause = root / "jobs" / "ray-pause" / "PAUSE"
+    pause.touch()
+    out, _ = job.communicate(timeout=240)
+    assert job.returncode == 0, out
+    assert "pause file" in out and "not started" in out, out
+    assert len(trials(root / "jobs" / "ray-pause")) == 1
+
+    pause.unlink()
+    proc = run_job(root, "ray-pause", cluster.address, attempts=1)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert len(trials(root / "jobs" / "ray-pause")) == 3
+
+
+def comparable(job_dir: Path) -> dict[str, object]:
+    """What must agree between executors: trials, outcomes, rewards, the graded checks,
+    and the report's per-task table (timings and node lines aside)."""
+    out: dict[str, object] = {}
+    for name, result in trials(job_dir).items():
+        details = json.loads((job_dir / name / "verifier" / "grading_details.json").read_text())
+        checks = sorted((c["name"], c["passed"]) for c in details["checks"])
+        out[name] = (result["outcome"], result["rewards"], checks)
+    return out
+
+
+def test_ray_writes_the_same_job_and_report_as_the_local_executor(
+    cluster: LocalRayCluster, tmp_path: Path
+) -> None:
+    """The issue's done-when: the same command with --executor ray writes what the local
+    executor writes."""
+    root = make_project(tmp_path / "project", sleep=0)
+    proc = run_job(root, "ray-same", cluster.address, attempts=2)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    local = job_command("local-same", cluster.address, attempts=2)
+    local = local[: local.index("--executor")] + local[local.index("--ray-address") + 2 :]
+    done = subprocess.run(
+        local,
+        cwd=root,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    on_ray, here = root / "jobs" / "ray-same", root / "jobs" / "local-same"
+    assert comparable(on_ray) == comparable(here)
+    assert len(comparable(here)) == 6
+    for job_dir in (on_ray, here):
+        assert (job_dir / "run_report.html").is_file()
+    names = {p.relative_to(on_ray).as_posix() for p in on_ray.rglob("*") if p.is_file()}
+    local_names = {p.relative_to(here).as_posix() for p in here.rglob("*") if p.is_file()}
+    assert names == local_names, names ^ local_names
+
+
 def test_a_dead_node_gives_infra_errors_and_resume_completes_elsewhere(
     cluster: LocalRayCluster, tmp_path: Path
 ) -> None:
