@@ -20,8 +20,10 @@ from opsbench.providers.limits import BreakerState
 from tests.fakes.openai_server import FakeOpenAIServer, error_reply, text_reply
 
 HELLO = [{"role": "user", "content": "hello"}]
-TOLERANCE = 0.03
-"""Connection set-up can shift one arrival relative to its reserved start by this much."""
+TOLERANCE = 0.08
+"""How far one arrival may drift from its reserved start: connection set-up, and on a
+loaded 2-core machine the scheduler (a thread woken at its slot may run 70 ms late). Far
+below every interval asserted: without the limits, concurrent calls arrive within ~10 ms."""
 
 
 def in_threads(n: int, target: object) -> list[BaseException]:
@@ -92,7 +94,7 @@ def test_open_breaker_holds_other_trials_and_lets_one_probe_through(
 def test_min_interval_holds_across_concurrent_trials(
     openai_server: FakeOpenAIServer, fast: ProviderSettings, registry: GateRegistry
 ) -> None:
-    settings = fast.model_copy(update={"min_request_interval": 0.15})
+    settings = fast.model_copy(update={"min_request_interval": 0.3})
     openai_server.push(*[text_reply("ok") for _ in range(6)])
 
     def trial() -> None:
@@ -103,7 +105,7 @@ def test_min_interval_holds_across_concurrent_trials(
     t = sorted(openai_server.arrival_times())
     gaps = [b - a for a, b in itertools.pairwise(t)]
     assert len(t) == 6
-    assert min(gaps) >= 0.15 - TOLERANCE, gaps
+    assert min(gaps) >= 0.3 - TOLERANCE, gaps
 
 
 def test_rate_limit_window_holds_across_concurrent_trials(
