@@ -120,7 +120,10 @@ def run(args: argparse.Namespace) -> int:
             failures += not ok
             row.append(f"{'ok ' if ok else 'BAD'} {text}")
         display.message(f"{task_id:44} {row[0]:38} {row[1]}")
-    display.message(f"\n{len(tasks)} tasks · {failures} calibration failures")
+    categories = {redteam.read_spec(t)["category"] for t in tasks.values()}
+    display.message(
+        f"\n{len(tasks)} tasks · {len(categories)} categories · {failures} calibration failures"
+    )
     hackable = redteam_table(root, calibration[1], attacks, display) if attacks else 0
     return 1 if failures or hackable else 0
 

@@ -86,7 +86,8 @@ def test_every_task_calibrates(validation: Validation) -> None:
     assert set(rows) == expected, out
     bad = [t for t, m in rows.items() if "BAD" in (m["oracle"], m["nop"])]
     assert not bad, out
-    assert f"\n{len(expected)} tasks · 0 calibration failures" in out, out
+    categories = {s.spec.category for s in load_specs(ProjectPaths(REPO).specs)}
+    assert f"\n{len(expected)} tasks · {len(categories)} categories · 0 calibration" in out, out
     assert validation.code == (1 if validation.report.hackable_tasks else 0), out
 
 

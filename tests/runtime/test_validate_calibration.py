@@ -61,7 +61,7 @@ def test_nop_earning_reward_is_a_calibration_failure(
     row = next(line for line in out.splitlines() if line.startswith("generous-check"))
     assert "ok  reward 1.00 task ✓ rules ✓ ×2" in row, row
     assert "BAD reward 0.25 task ✗" in row, row
-    assert "1 tasks · 1 calibration failures" in out, out
+    assert "1 tasks · 1 categories · 1 calibration failures" in out, out
     assert sorted(p.name for p in (tmp_path / "jobs" / "oracle").glob("generous-check__*")) == [
         "generous-check__1",
         "generous-check__2",
