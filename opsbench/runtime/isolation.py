@@ -29,6 +29,7 @@ import re
 import shlex
 import shutil
 import subprocess
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -61,13 +62,13 @@ def enforce(network: Any, tag: str) -> Isolation:
     """Install the rules for `network` (a docker-py Network of an isolated trial)."""
     bridge = bridge_name(network)
     iso = Isolation(bridge, f"{COMMENT_PREFIX}{tag}"[:250])
-    why_not = _cannot_enforce()
+    why_not = _cannot_enforce_cached()
     if why_not:
         iso.why_not = why_not
         if os.environ.get("OPSBENCH_REQUIRE_ISOLATION") == "1":
             raise InfraError(f"cannot isolate the trial network: {why_not}")
         return iso
-    _sweep_stale()
+    _sweep_stale_once()
     comment = ["-m", "comment", "--comment", iso.tag]
     wanted = [
         ("INPUT", ["-i", bridge, "-m", "conntrack", "--ctstate", "NEW,INVALID", *comment]),
@@ -96,6 +97,33 @@ def bridge_name(network: Any) -> str:
     """The host interface of a bridge network: its explicit name, or Docker's `br-<id12>`."""
     options = (network.attrs or {}).get("Options") or {}
     return str(options.get("com.docker.network.bridge.name") or f"br-{network.id[:12]}")
+
+
+_checked: dict[str, str] = {}
+_checked_lock = threading.Lock()
+
+
+def _cannot_enforce_cached() -> str:
+    """`_cannot_enforce` once per process and engine address (each call costs iptables
+    runs, and a trial start should not pay them again)."""
+    key = os.environ.get("DOCKER_HOST", "")
+    with _checked_lock:
+        if key not in _checked:
+            _checked[key] = _cannot_enforce()
+        return _checked[key]
+
+
+_swept = threading.Event()
+
+
+def _sweep_stale_once() -> None:
+    """A killed run's rules are swept by the next process's first isolated trial; this
+    process removes its own rules itself (`release`), so once per process is enough."""
+    with _checked_lock:
+        if _swept.is_set():
+            return
+        _swept.set()
+    _sweep_stale()
 
 
 def _cannot_enforce() -> str:

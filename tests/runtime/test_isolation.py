@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import socket
 import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -15,7 +16,7 @@ import pytest
 from opsbench.models.result import Outcome
 from opsbench.paths import ProjectPaths
 from opsbench.runtime.docker import client, labels
-from tests.runtime.conftest import TrialRunner, leftovers, write_spec
+from tests.runtime.conftest import REPO, TrialRunner, leftovers, write_spec
 
 SPEC = """
 id: reach
@@ -130,3 +131,21 @@ def test_isolated_task_reaches_its_sidecar_and_nothing_else(
     assert leftovers("test-job") == ([], [])
     rules = subprocess.run(["iptables", "-S"], capture_output=True, text=True, check=True).stdout
     assert "opsbench:test-job/reach__1" not in rules, "the trial's firewall rules outlived it"
+
+
+def test_a_killed_runs_rules_are_swept_by_the_next_process() -> None:
+    """Rules whose bridge is gone (their run was killed before `release`) are removed by
+    the next process's first isolated trial; rules of live bridges stay."""
+    from opsbench.runtime import isolation
+
+    if isolation._cannot_enforce():
+        pytest.skip("no host firewall here (not root, or no iptables)")
+    gone = ["-i", "br-0psbench0ld", "!", "-o", "br-0psbench0ld"]
+    rule = [*gone, "-m", "comment", "--comment", "opsbench:killed/run", "-j", "DROP"]
+    subprocess.run(["iptables", "-w", "10", "-I", "DOCKER-USER", "1", *rule], check=True)
+    code = "from opsbench.runtime import isolation; isolation._sweep_stale_once()"
+    subprocess.run([sys.executable, "-c", code], check=True, cwd=REPO)
+    listing = subprocess.run(
+        ["iptables", "-w", "10", "-S", "DOCKER-USER"], capture_output=True, text=True, check=True
+    ).stdout
+    assert "br-0psbench0ld" not in listing, listing
