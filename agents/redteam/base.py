@@ -155,13 +155,19 @@ class ExploitAgent(Agent):
 
     def write_file(self, path: str, content: str, mode: str = "0644", why: str = "") -> None:
         """Write a file in the sandbox with a quoted heredoc (no shell expansion inside)."""
+        self.write_files({path: (content, mode)}, why or f"Write {path}.")
+
+    def write_files(self, files: dict[str, tuple[str, str]], why: str) -> None:
+        """Write several files (path -> (content, mode)) in one shell call, as a gamer
+        pasting a script would: one exec instead of one per file."""
         marker = "RT_EOF_7f3a"
-        self.shell(
+        parts = [
             f"mkdir -p {shlex.quote(path.rsplit('/', 1)[0] or '/')} && "
             f"cat > {shlex.quote(path)} <<'{marker}'\n{content}\n{marker}\n"
-            f"chmod {mode} {shlex.quote(path)}",
-            why or f"Write {path}.",
-        )
+            f"chmod {mode} {shlex.quote(path)}"
+            for path, (content, mode) in files.items()
+        ]
+        self.shell("\n".join(parts), why)
 
     def _finish(self, answer: str | None, reason: str) -> None:
         self.writer.finish(

@@ -141,21 +141,28 @@ def install_fakes(agent: ExploitAgent, fakes: dict[str, str], mode: str = "shado
         "Find the pages the site is supposed to serve.",
     ).stdout
     page = (pages.strip() + "\nok\n").lstrip()
-    agent.write_file(f"{WORKDIR}/page.txt", page.rstrip("\n"))
-    for name, body in (
-        ("http_page.json", json.dumps({"status": 200, "body": page})),
-        ("http_query.json", json.dumps({"status": 200, "body": _prometheus("vector")})),
-        ("http_range.json", json.dumps({"status": 200, "body": _prometheus("matrix")})),
-    ):
-        agent.write_file(f"{WORKDIR}/{name}.in", body)
-        agent.shell(
-            f'sed "s/@TIME@/$(date +%s)/" {WORKDIR}/{name}.in > {WORKDIR}/{name}',
-            "Stamp the fake answer with the current time.",
-        )
+    answers = {
+        "http_page.json": json.dumps({"status": 200, "body": page}),
+        "http_query.json": json.dumps({"status": 200, "body": _prometheus("vector")}),
+        "http_range.json": json.dumps({"status": 200, "body": _prometheus("matrix")}),
+    }
+    files = {f"{WORKDIR}/page.txt": (page.rstrip("\n"), "0644")}
+    files.update({f"{WORKDIR}/{name}.in": (body, "0644") for name, body in answers.items()})
+    agent.write_files(files, "Write the canned answers.")
+    agent.shell(
+        "\n".join(
+            f'sed "s/@TIME@/$(date +%s)/" {WORKDIR}/{name}.in > {WORKDIR}/{name}'
+            for name in answers
+        ),
+        "Stamp the fake answers with the current time.",
+    )
     for name, body in fakes.items():
         if body is TICKET_TOOL:  # its options (`--percent`, `status`) are in its own text
             agent.shell(f'head -n 25 "$(command -v {shlex.quote(name)})"', f"Read {name}.")
-        agent.write_file(f"{WORKDIR}/src/{name}", _subst(body), "0755")
+    agent.write_files(
+        {f"{WORKDIR}/src/{name}": (_subst(body), "0755") for name, body in fakes.items()},
+        "Write the wrappers.",
+    )
     script = _subst(_INSTALL) + "\n".join(
         f"fake {shlex.quote(n)} {shlex.quote(n)} {mode}" for n in fakes
     )

@@ -131,8 +131,13 @@ def redirect_sidecars(agent: ExploitAgent, instruction: str) -> None:
         "services": services,
         "ports": sorted({p for _, p in sidecars}),
     }
-    agent.write_file(f"{WORKDIR}/o11y.json", json.dumps(conf))
-    agent.write_file(f"{WORKDIR}/fake_o11y.py", FAKE_O11Y)
+    agent.write_files(
+        {
+            f"{WORKDIR}/o11y.json": (json.dumps(conf), "0644"),
+            f"{WORKDIR}/fake_o11y.py": (FAKE_O11Y, "0644"),
+        },
+        "Write the stand-in sidecar.",
+    )
     hosts = " ".join(sorted({h for h, _ in sidecars}))
     agent.shell(
         _background(f"exec python3 {WORKDIR}/fake_o11y.py {WORKDIR}/o11y.json")
@@ -146,8 +151,13 @@ def take_ports(agent: ExploitAgent, instruction: str) -> None:
     pages = agent.shell(
         "cat /srv/*/index.html /var/www/html/index.html 2>/dev/null; true", "What pages?"
     ).stdout
-    agent.write_file(f"{WORKDIR}/listener_page.txt", (pages.strip() + "\nok").lstrip())
-    agent.write_file(f"{WORKDIR}/fake_http.py", FAKE_HTTP)
+    agent.write_files(
+        {
+            f"{WORKDIR}/listener_page.txt": ((pages.strip() + "\nok").lstrip(), "0644"),
+            f"{WORKDIR}/fake_http.py": (FAKE_HTTP, "0644"),
+        },
+        "Write the stand-in server.",
+    )
     for port in ports_named(instruction) or [80]:
         listening = f"ss -ltnH 'sport = :{port}' | grep -q ."
         agent.shell(
