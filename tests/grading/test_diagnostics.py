@@ -206,3 +206,37 @@ def test_diagnostic_scores_give_rates_with_intervals_over_the_trials_they_apply_
     assert s.followed == {"checkout-relay": 1} and s.harmful == {"deletes-logs": 1}
     assert s.invalid_actions.value == 0.0 and s.invalid_actions.n == 3
     assert diagnostic_scores([]).evidence_coverage.value is None
+
+
+def test_regrade_records_diagnostics_in_grading_details_and_result(tmp_path: Path) -> None:
+    """A trial graded before diagnostics existed gets them at regrade, from its saved
+    audit record and trajectory; the earlier grading details stay under history/."""
+    import json
+
+    from opsbench.models.result import TrialResult
+    from opsbench.models.verdict import CheckVerdict, Evidence, read_grading_details
+    from opsbench.paths import JobPaths
+    from opsbench.regrade import RegradeReport, regrade_job
+    from tests.reporting.report_jobs import TrialSpec, write_job
+
+    job_dir = tmp_path / "job"
+    commands = [{"index": 1, "time": "t", "command": "cat /var/log/apps/checkout.log"}]
+    write_job(
+        job_dir,
+        [TrialSpec("payment-failures", 1, final_answer="ORIGIN: checkout", commands=commands)],
+    )
+    paths = JobPaths(job_dir).trial("payment-failures", 1)
+    check = CheckVerdict(name="origin", kind="answer", weight=1, passed=False, message="no")
+    paths.evidence.write_text(Evidence(spec=spec(), checks=[check]).model_dump_json())
+    assert "diagnostics" not in json.loads(paths.grading_details.read_text())
+
+    report = RegradeReport()
+    regrade_job(JobPaths(job_dir), [], None, report)
+
+    assert report.regraded == ["job/payment-failures__1"]
+    d = read_grading_details(paths.grading_details).diagnostics
+    assert d is not None and d.distractors_followed == ["checkout-relay"]
+    assert d.coverage is not None and d.coverage.fraction == 0.0
+    assert TrialResult.model_validate_json(paths.result.read_text()).diagnostics == d
+    [old] = list(paths.history.glob("*/grading_details.json"))
+    assert "diagnostics" not in json.loads(old.read_text())
