@@ -483,9 +483,15 @@ def diagnostic_scores(
     coverage = [d.coverage.fraction for d in declared if d.coverage is not None]
     invalid = [float(len(d.invalid_actions)) for d in verdicts]
     cis: list[Interval | None] = [None, None]
-    if intervals:
-        cis = [bootstrap_means([(x,) for x in xs])[0] if xs else None for xs in (coverage, invalid)]
+    if intervals and verdicts:  # one bootstrap over trials; coverage skips undeclared ones
+        cis = bootstrap_means(
+            [
+                (d.coverage.fraction if d.declared and d.coverage else None, len(d.invalid_actions))
+                for d in verdicts
+            ]
+        )
     kinds: tuple[InvalidKind, ...] = get_args(InvalidKind)
+    by_kind = Counter(a.kind for d in verdicts for a in d.invalid_actions)
     return DiagnosticScores(
         trials=len(verdicts),
         declared=len(declared),
@@ -500,7 +506,7 @@ def diagnostic_scores(
             sum(bool(d.wrong_remediations) for d in with_harm), len(with_harm)
         ),
         invalid_actions=Estimate(n=len(invalid), value=_mean(invalid), interval=cis[1]),
-        invalid_by_kind={k: sum(d.invalid_counts()[k] for d in verdicts) for k in kinds},
+        invalid_by_kind={k: by_kind.get(k, 0) for k in kinds},
         followed=dict(
             sorted(Counter(n for d in declared for n in d.distractors_followed or []).items())
         ),
