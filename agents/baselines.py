@@ -56,8 +56,9 @@ PROMQL = (
 )
 
 
-class _Recorder:
-    """Writes the trajectory of a model-free agent: one agent step per tool call."""
+class ToolRecorder:
+    """Writes the trajectory of a model-free agent: one agent step per tool call (scripted
+    agents in tests use it too, so their actions are audited like an LLM's)."""
 
     def __init__(self, agent: Agent, sandbox: Sandbox, context: AgentContext) -> None:
         self.tools = SreTools(sandbox)
@@ -124,7 +125,7 @@ class RandomAgent(Agent):
     def run(self, instruction: str, sandbox: Sandbox, context: AgentContext) -> None:
         seed = self.options.seed if self.options.seed is not None else context.extra.get("seed")
         rng = random.Random(seed if isinstance(seed, int | str) else 0)
-        rec = _Recorder(self, sandbox, context)
+        rec = ToolRecorder(self, sandbox, context)
         rec.writer.add(source="user", message=instruction)
         try:
             for _ in range(self.options.steps):
@@ -180,7 +181,7 @@ class ScriptedAgent(Agent):
     version = "1"
 
     def run(self, instruction: str, sandbox: Sandbox, context: AgentContext) -> None:
-        rec = _Recorder(self, sandbox, context)
+        rec = ToolRecorder(self, sandbox, context)
         rec.writer.add(source="user", message=instruction)
         seen: dict[str, ToolResult] = {}
         try:

@@ -27,6 +27,7 @@ from __future__ import annotations
 import json
 import threading
 import urllib.parse
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -254,6 +255,24 @@ class SreTools:
         return ToolResult("\n".join(parts), error=out.exit_code != 0)
 
 
+def invalid_calls_extra(
+    calls: Sequence[Any], parsed: Sequence[ParsedCall]
+) -> dict[str, Any] | None:
+    """`Step.extra` naming the calls that could not run, for the diagnostics' invalid-action
+    count (`grading.diagnostics`): a tool the agent lacks, or arguments that did not parse
+    or validate. None when every call was well formed."""
+    bad = [
+        {
+            "tool_call_id": call.id,
+            "kind": "unknown_tool" if p.name not in TOOL_ARGS else "malformed_tool_call",
+            "error": p.error,
+        }
+        for call, p in zip(calls, parsed, strict=True)
+        if p.error is not None
+    ]
+    return {"invalid_tool_calls": bad} if bad else None
+
+
 def _prometheus_url(sandbox: Sandbox) -> str:
     endpoints = sandbox.endpoints
     for name in ("prometheus", "o11y"):
@@ -445,6 +464,7 @@ class _Loop:
                 cached_tokens=completion.cached_tokens,
                 cost_usd=completion.cost_usd,
             ),
+            extra=invalid_calls_extra(completion.tool_calls, parsed),
         )
         final: str | None = None
         for call, parsed_call in zip(completion.tool_calls, parsed, strict=True):

@@ -3,7 +3,8 @@
 Runs on the host after the agent is done; judge credentials never enter a container.
 Deterministic checks need the live environment, so their verdicts and raw evidence are
 captured at verify time into `verifier/evidence.json`; a regrade reuses that evidence
-(the environment is gone) and re-evaluates compliance and the rubric.
+(the environment is gone) and re-evaluates compliance, the rubric and the diagnostics
+(`grading.diagnostics`, which never change the score).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from grading.checks import (
     run_check,
 )
 from grading.compliance import RuleInputs, evaluate_rule
+from grading.diagnostics import diagnose
 from grading.facts import resolve_facts
 from grading.scoring import Component, score
 from opsbench.models.spec import TaskSpec
@@ -94,7 +96,10 @@ def grade(inp: GradingInput) -> GradingResult:
     components = [Component(c.weight, c.passed) for c in checks]
     components += [Component(r.weight, r.passed) for r in rubric]
     result = score(components, [r.passed for r in rules], spec.pass_threshold)
-    details = GradingDetails(checks=checks, compliance=rules, rubric=rubric, score=result)
+    diagnostics = diagnose(spec, inp.commands, inp.trajectory, task_passed=result.task)
+    details = GradingDetails(
+        checks=checks, compliance=rules, rubric=rubric, score=result, diagnostics=diagnostics
+    )
     return GradingResult(details, evidence)
 
 

@@ -11,16 +11,21 @@ Input is a list of `TrialResult`s; output is pydantic models (`JobSummary` is em
 - **Pass rate** is the share of scored trials passing both gates; **task gate** and
   **compliance** rates are the shares passing each gate; **mean reward** averages the
   partial-credit reward over scored trials.
+- **Diagnostics** (`DiagnosticScores`, from each trial's `diagnostics`): mean evidence
+  coverage, the shares of trials that investigated and followed a distractor and that
+  executed a harmful action, and invalid actions per trial — each over the scored trials
+  it applies to (see the class).
 - **pass@k** and **pass^k** use the unbiased estimators over the n scored attempts of each
   task with c passes: pass@k = 1 - C(n-c, k) / C(n, k) (Chen et al. 2021, Codex) and
   pass^k = C(c, k) / C(n, k) (Yao et al. 2024, τ-bench), averaged over the tasks with
   n >= k.
 
-Intervals are 95%: **Wilson score** intervals for proportions (pass rate, gate rates);
-**percentile bootstrap** (`BOOTSTRAP_RESAMPLES` resamples, fixed `BOOTSTRAP_SEED`, so
-the same trials always give the same interval) for means — mean reward resamples scored
-trials, pass@k and pass^k resample tasks. Per-task pass@k is the exact estimate for that
-task and has no interval. Usage (tokens, cost, wall time) is summarised over every trial,
+Intervals are 95%: **Wilson score** intervals for proportions (pass rate, gate rates,
+diagnostic shares); **percentile bootstrap** (`BOOTSTRAP_RESAMPLES` resamples, fixed
+`BOOTSTRAP_SEED`, so the same trials always give the same interval) for means — mean
+reward, evidence coverage and invalid actions per trial resample scored trials, pass@k
+and pass^k resample tasks. Per-task pass@k is the exact estimate for that task and has
+no interval. Usage (tokens, cost, wall time) is summarised over every trial,
 scored or not, since every trial spends it.
 """
 
@@ -34,7 +39,7 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Literal, get_args
 
 from pydantic import BaseModel, ConfigDict
 
@@ -42,6 +47,7 @@ from opsbench.failures import POLICY
 from opsbench.models.audit import TrialAudit
 from opsbench.models.result import Outcome, TrialResult
 from opsbench.models.spec import DIFFICULTIES
+from opsbench.models.verdict import DiagnosticsVerdict, InvalidKind
 from opsbench.paths import JobPaths
 
 log = logging.getLogger(__name__)
@@ -87,6 +93,34 @@ class AtK(_Model):
     pass_hat_k: Estimate
 
 
+class DiagnosticScores(_Model):
+    """Diagnostics of a group's scored trials (see `grading.diagnostics`), beside its scores.
+
+    Only trials that carry diagnostics count (`trials`; results written before them do
+    not). Each rate's denominator is the trials where it applies: coverage over trials
+    whose task declares diagnostics, distractor rates over those declaring distractors,
+    wrong remediations over those declaring harmful actions; invalid actions over all.
+    """
+
+    trials: int
+    declared: int
+    """Trials whose task declares diagnostics."""
+    evidence_coverage: Estimate
+    """Mean share of the declared evidence looked at (bootstrap interval)."""
+    distractor_investigated: Proportion
+    distractor_followed: Proportion
+    """Trials that followed at least one distractor (Wilson interval)."""
+    wrong_remediation: Proportion
+    """Trials that executed at least one harmful action (Wilson interval)."""
+    invalid_actions: Estimate
+    """Mean invalid actions per trial (bootstrap interval)."""
+    invalid_by_kind: dict[str, int]
+    followed: dict[str, int]
+    """Distractor name -> trials that followed it."""
+    harmful: dict[str, int]
+    """Harmful action name -> trials that executed it."""
+
+
 class Scores(_Model):
     """Scores of one group of trials: a whole job, a category, a difficulty or one task."""
 
@@ -103,6 +137,7 @@ class Scores(_Model):
     at_k: list[AtK]
     partial: int
     """Graded trials with a rubric criterion left ungraded (no judge)."""
+    diagnostics: DiagnosticScores
 
 
 class Spread(_Model):
@@ -194,6 +229,8 @@ class Verdict:
     """None: not applicable (Harbor tasks); left out of the compliance rate."""
     reward: float
     partial: bool
+    diagnostics: DiagnosticsVerdict | None = None
+    """Scored trials' diagnostics (graded, and agents that crashed or timed out)."""
 
 
 # ---------------------------------------------------------------- per trial
@@ -213,9 +250,10 @@ def counts_in_scores(outcome: Outcome) -> bool:
 def verdict(result: TrialResult) -> Verdict:
     scored = counts_in_scores(result.outcome)
     r = result.rewards
+    diagnostics = result.diagnostics if scored else None
     if not scored or result.outcome is not Outcome.GRADED or r is None:
-        return Verdict(scored, False, False, False, 0.0, False)
-    return Verdict(scored, r.passed, r.task, r.compliance, r.reward, r.partial)
+        return Verdict(scored, False, False, False, 0.0, False, diagnostics)
+    return Verdict(scored, r.passed, r.task, r.compliance, r.reward, r.partial, diagnostics)
 
 
 def trial_seconds(result: TrialResult) -> float:
@@ -428,6 +466,53 @@ def _scores(verdicts: Sequence[tuple[str, Verdict]], *, intervals: bool) -> Scor
         reward=Estimate(n=len(rewards), value=_mean(rewards), interval=reward_ci),
         at_k=at_k,
         partial=sum(v.partial for _, v in scored),
+        diagnostics=diagnostic_scores(
+            [v.diagnostics for _, v in scored if v.diagnostics is not None], intervals=intervals
+        ),
+    )
+
+
+def diagnostic_scores(
+    verdicts: Sequence[DiagnosticsVerdict], *, intervals: bool = True
+) -> DiagnosticScores:
+    """Diagnostic rates of some trials' verdicts: Wilson intervals for the shares of
+    trials, bootstrap intervals (when `intervals`) for the means."""
+    declared = [d for d in verdicts if d.declared and d.coverage is not None]
+    with_distractors = [d for d in declared if d.distractors_declared]
+    with_harm = [d for d in declared if d.harmful_declared]
+    coverage = [d.coverage.fraction for d in declared if d.coverage is not None]
+    invalid = [float(len(d.invalid_actions)) for d in verdicts]
+    cis: list[Interval | None] = [None, None]
+    if intervals and verdicts:  # one bootstrap over trials; coverage skips undeclared ones
+        cis = bootstrap_means(
+            [
+                (d.coverage.fraction if d.declared and d.coverage else None, len(d.invalid_actions))
+                for d in verdicts
+            ]
+        )
+    kinds: tuple[InvalidKind, ...] = get_args(InvalidKind)
+    by_kind = Counter(a.kind for d in verdicts for a in d.invalid_actions)
+    return DiagnosticScores(
+        trials=len(verdicts),
+        declared=len(declared),
+        evidence_coverage=Estimate(n=len(coverage), value=_mean(coverage), interval=cis[0]),
+        distractor_investigated=proportion(
+            sum(bool(d.distractors_investigated) for d in with_distractors), len(with_distractors)
+        ),
+        distractor_followed=proportion(
+            sum(bool(d.distractors_followed) for d in with_distractors), len(with_distractors)
+        ),
+        wrong_remediation=proportion(
+            sum(bool(d.wrong_remediations) for d in with_harm), len(with_harm)
+        ),
+        invalid_actions=Estimate(n=len(invalid), value=_mean(invalid), interval=cis[1]),
+        invalid_by_kind={k: by_kind.get(k, 0) for k in kinds},
+        followed=dict(
+            sorted(Counter(n for d in declared for n in d.distractors_followed or []).items())
+        ),
+        harmful=dict(
+            sorted(Counter(w.name for d in declared for w in d.wrong_remediations or []).items())
+        ),
     )
 
 

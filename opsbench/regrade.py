@@ -148,6 +148,7 @@ def _regrade_trial(
     rewards = graded.details.score
     changed = rewards != result.rewards
     result.rewards = rewards
+    result.diagnostics = graded.details.diagnostics
     result.extra = {**result.extra, "regraded_at": provenance.regraded_at}
     write_json_atomic(paths.result, result.model_dump(mode="json"))
     return changed

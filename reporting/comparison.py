@@ -16,7 +16,14 @@ from typing import Any
 
 from opsbench import __version__
 from opsbench.errors import OpsbenchError
-from opsbench.metrics import HeadToHead, JobSummary, Scores, head_to_head, summarize_job
+from opsbench.metrics import (
+    DiagnosticScores,
+    HeadToHead,
+    JobSummary,
+    Scores,
+    head_to_head,
+    summarize_job,
+)
 from reporting import charts, fmt, ownership
 from reporting.history import VariantHistory, histories
 from reporting.load import JobArtifacts, config_value, job_dirs_in, load_job
@@ -63,6 +70,8 @@ class TaskCell:
     value: float | None
     href: str
     best: bool
+    diagnostics: str = ""
+    """`evidence 50% · followed 1/3 · harmful 0/3 · invalid 2`, what applies."""
 
 
 @dataclass(frozen=True)
@@ -223,12 +232,26 @@ def task_lines(variants: list[VariantColumn]) -> list[TaskLine]:
                 f"{t.scores.passed.successes}/{t.scores.trials}" if t and t.scores.trials else "–"
             )
             href = f"{v.report_href}#task={task_id}"
-            cells.append(
-                TaskCell(text, rate, href, rate is not None and rate == top and spread > 0)
-            )
+            best = rate is not None and rate == top and spread > 0
+            diag = diagnostics_text(t.scores.diagnostics) if t else ""
+            cells.append(TaskCell(text, rate, href, best, diag))
         category = next((t.category for t in found if t), "")
         lines.append(TaskLine(task_id, category, cells, spread))
     return lines
+
+
+def diagnostics_text(d: DiagnosticScores) -> str:
+    """A task's diagnostics in a few words, each only where it applies."""
+    parts = []
+    if d.evidence_coverage.value is not None:
+        parts.append(f"evidence {fmt.pct(d.evidence_coverage.value, 0)}")
+    if d.distractor_followed.n:
+        parts.append(f"followed {d.distractor_followed.successes}/{d.distractor_followed.n}")
+    if d.wrong_remediation.n:
+        parts.append(f"harmful {d.wrong_remediation.successes}/{d.wrong_remediation.n}")
+    if d.trials:
+        parts.append(f"invalid {sum(d.invalid_by_kind.values())}")
+    return " · ".join(parts)
 
 
 def head_to_head_text(h: HeadToHead | None) -> str:

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from opsbench.models.result import TrialResult
-from opsbench.models.verdict import GradingDetails, read_grading_details
+from opsbench.models.verdict import DiagnosticsVerdict, GradingDetails, read_grading_details
 from opsbench.paths import TrialPaths
 
 DETAIL_BUDGET = 4_000_000
@@ -207,7 +207,28 @@ def grading(details: GradingDetails | None, budget: Budget) -> dict[str, Any] | 
             row[column] = budget.clip(_text(value), cap)
         elif value:
             budget.clipped = True
+    if details.diagnostics is not None:
+        out["diagnostics"] = diagnostics(details.diagnostics)
     return out
+
+
+def diagnostics(d: DiagnosticsVerdict) -> dict[str, Any]:
+    """The trial's diagnostics as the drill-down shows them (texts clipped short)."""
+    return {
+        "declared": d.declared,
+        "coverage": d.coverage.fraction if d.coverage else None,
+        "seen": d.coverage.seen if d.coverage else [],
+        "missed": d.coverage.missed if d.coverage else [],
+        "investigated": d.distractors_investigated,
+        "followed": d.distractors_followed,
+        "harmful": [
+            [w.name, w.command_index, w.times, w.command[:200]] for w in d.wrong_remediations or []
+        ],
+        "invalid": [
+            [a.kind, a.step_id, a.command_index, a.detail[:200]] for a in d.invalid_actions[:50]
+        ],
+        "invalid_total": len(d.invalid_actions),
+    }
 
 
 def _items(d: dict[str, Any], key: str) -> list[dict[str, Any]]:

@@ -45,6 +45,10 @@ TRIAL_COLUMNS = (
     "cost",
     "input_tokens",
     "output_tokens",
+    "coverage",
+    "distractors_followed",
+    "wrong_remediations",
+    "invalid_actions",
 )
 
 
@@ -192,4 +196,19 @@ def trial_row(r: TrialResult) -> list[Any]:
         round(r.usage.cost_usd, 6),
         r.usage.input_tokens,
         r.usage.output_tokens,
+        *diagnostic_cells(r),
+    ]
+
+
+def diagnostic_cells(r: TrialResult) -> list[Any]:
+    """Coverage, distractors followed (names), wrong remediations and invalid actions;
+    None where not applicable (no diagnostics recorded or declared)."""
+    d = r.diagnostics
+    if d is None:
+        return [None, None, None, None]
+    return [
+        round(d.coverage.fraction, 4) if d.coverage else None,
+        d.distractors_followed if d.distractors_declared else None,
+        len(d.wrong_remediations or []) if d.harmful_declared else None,
+        len(d.invalid_actions),
     ]

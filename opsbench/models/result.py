@@ -8,6 +8,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from opsbench.models.verdict import DiagnosticsVerdict
 from opsbench.models.verdict import Rewards as Rewards  # TrialResult.rewards' type
 
 RESULT_SCHEMA_VERSION = 1
@@ -76,6 +77,11 @@ class TrialResult(Model):
     phases: dict[str, PhaseTiming] = Field(default_factory=dict)
     exception: ExceptionInfo | None = None
     rewards: Rewards | None = None
+    diagnostics: DiagnosticsVerdict | None = Field(
+        None,
+        description="As in grading_details.json for a graded trial; computed from the "
+        "audit record and trajectory for agent_error and agent_timeout trials too.",
+    )
     usage: UsageCounters = Field(default_factory=UsageCounters)
     opsbench_version: str = ""
     extra: dict[str, Any] = Field(default_factory=dict)

@@ -469,7 +469,9 @@ class EvidenceItem(Strict):
 
     `pattern` is matched against each action the agent took: every command of the audit
     record (`agent/commands.jsonl`) and the arguments of every tool call in the
-    trajectory. `kind` only groups the items in reports; the matching is the same.
+    trajectory (its function name, then each argument value on its own line), as
+    compliance rules match commands: `re.MULTILINE`, case-sensitive. `kind` only groups
+    the items in reports; the matching is the same.
     """
 
     name: str = Field(min_length=1, pattern=r"^[a-z0-9][a-z0-9_.-]*$")
@@ -484,7 +486,8 @@ class Distractor(Strict):
     """A signal or service that looks guilty and is not.
 
     Investigated when an action matches `pattern`; *followed* when the agent blamed it
-    (its final answer matches `blame`), or investigated it and did not pass the task gate.
+    (its final answer matches `blame`, case-insensitive as `mention` rules), or
+    investigated it and did not pass the task gate.
     """
 
     name: str = Field(min_length=1, pattern=r"^[a-z0-9][a-z0-9_.-]*$")

@@ -64,6 +64,11 @@ class Step(_Atif):
     tool_calls: list[ToolCall] | None = None
     observation: Observation | None = None
     metrics: StepMetrics | None = None
+    extra: dict[str, Any] | None = Field(
+        None,
+        description="ATIF's custom step metadata; the sre agent lists the tool calls it "
+        "could not run under `invalid_tool_calls` (see `grading.diagnostics`).",
+    )
 
 
 class FinalMetrics(_Atif):

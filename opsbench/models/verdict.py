@@ -12,7 +12,7 @@ it imports nothing but pydantic and the spec models.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -92,6 +92,64 @@ class Provenance(VerdictModel):
     previous: str
 
 
+InvalidKind = Literal["malformed_tool_call", "unknown_tool", "command_not_found"]
+
+
+class EvidenceCoverage(VerdictModel):
+    """How much of the declared evidence the agent looked at: `seen` / declared."""
+
+    fraction: float = Field(ge=0, le=1)
+    seen: list[str] = Field(default_factory=list)
+    missed: list[str] = Field(default_factory=list)
+
+
+class WrongRemediation(VerdictModel):
+    """A harmful action of the spec that the agent executed (first command matching it)."""
+
+    name: str
+    command_index: int
+    command: str
+    times: int = Field(1, ge=1, description="Commands of the audit record that matched.")
+
+
+class InvalidAction(VerdictModel):
+    """An action that could not run as asked: a tool call whose arguments did not parse or
+    validate, a tool the agent does not have, or a command the shell did not find.
+    `step_id` for tool calls (the trajectory), `command_index` for commands (the audit
+    record)."""
+
+    kind: InvalidKind
+    step_id: int | None = None
+    command_index: int | None = None
+    detail: str = ""
+
+
+class DiagnosticsVerdict(VerdictModel):
+    """Why a trial went as it did (SRE-Zero's diagnostics). Never part of the reward.
+
+    `declared` False: the spec declares no diagnostics, so coverage, distractors and
+    wrong remediations are not applicable (None); invalid actions are counted anyway.
+    """
+
+    declared: bool
+    distractors_declared: int = Field(0, ge=0)
+    harmful_declared: int = Field(0, ge=0)
+    coverage: EvidenceCoverage | None = None
+    distractors_investigated: list[str] | None = None
+    distractors_followed: list[str] | None = None
+    wrong_remediations: list[WrongRemediation] | None = None
+    invalid_actions: list[InvalidAction] = Field(default_factory=list)
+
+    @property
+    def distractor_followed(self) -> bool | None:
+        return None if self.distractors_followed is None else bool(self.distractors_followed)
+
+    def invalid_counts(self) -> dict[str, int]:
+        """Invalid actions per kind, every kind present (zero-filled)."""
+        kinds: tuple[InvalidKind, ...] = get_args(InvalidKind)
+        return {k: sum(a.kind == k for a in self.invalid_actions) for k in kinds}
+
+
 class GradingDetails(VerdictModel):
     """`verifier/grading_details.json`: every verdict, and the score they add up to."""
 
@@ -99,11 +157,16 @@ class GradingDetails(VerdictModel):
     compliance: list[RuleVerdict] = Field(default_factory=list)
     rubric: list[CriterionVerdict] = Field(default_factory=list)
     score: Rewards
+    diagnostics: DiagnosticsVerdict | None = Field(
+        None, description="None where there is no audit record (Harbor's in-container grader)."
+    )
     provenance: Provenance | None = None
 
     def dump(self) -> dict[str, Any]:
-        """The file's JSON; `provenance` appears once a regrade sets it, as it always has."""
-        return self.model_dump(mode="json", exclude=set() if self.provenance else {"provenance"})
+        """The file's JSON; `provenance` appears once a regrade sets it, as it always has,
+        and `diagnostics` where they were computed."""
+        exclude = {k for k in ("provenance", "diagnostics") if getattr(self, k) is None}
+        return self.model_dump(mode="json", exclude=exclude)
 
 
 class Evidence(VerdictModel):

@@ -25,11 +25,19 @@ from opsbench.failures import POLICY
 from opsbench.models.audit import TrialAudit
 from opsbench.models.job import Variant
 from opsbench.models.result import Outcome, TrialResult
+from opsbench.models.verdict import DiagnosticsVerdict
 from opsbench.paths import JobPaths, TrialPaths
 
 MESSAGE_CHARS = 2000
 NAME_CHARS = 300
 SECTIONS = ("checks", "compliance", "rubric")
+DIAGNOSTIC_COLUMNS = (
+    "evidence_coverage",
+    "distractor_followed",
+    "wrong_remediations",
+    "invalid_actions",
+    "diagnostics",
+)
 PARALLEL_MIN = 1500
 MAX_WORKERS = 4
 _LAYOUT = TrialPaths(Path(""))
@@ -280,8 +288,23 @@ def _trial_record(
         "opsbench_version": _clip(r.opsbench_version or None, 40),
         "audit_flags": len(audit.flags) if audit else None,
         "suspect": audit.suspect if audit else None,
+        **diagnostic_columns(r.diagnostics if scored else None),
     }
     return IngestTrial(name, row, gradings)
+
+
+def diagnostic_columns(d: DiagnosticsVerdict | None) -> dict[str, Any]:
+    """The trial's diagnostics as store columns: NULL where a measure does not apply (no
+    diagnostics recorded, none declared, no distractors or harmful actions declared)."""
+    if d is None:
+        return dict.fromkeys(DIAGNOSTIC_COLUMNS)
+    return {
+        "evidence_coverage": d.coverage.fraction if d.coverage else None,
+        "distractor_followed": bool(d.distractors_followed) if d.distractors_declared else None,
+        "wrong_remediations": len(d.wrong_remediations or []) if d.harmful_declared else None,
+        "invalid_actions": len(d.invalid_actions),
+        "diagnostics": d.model_dump(mode="json"),
+    }
 
 
 def _audit(verifier: str, present: set[str]) -> tuple[TrialAudit | None, bytes]:
@@ -349,6 +372,9 @@ def _grading(source: str, raw: bytes, details: dict[str, Any], r: TrialResult) -
                 _str(provenance.get("grader_version") or details.get("grader_version")), 40
             ),
             "judge_model": _clip(_str(provenance.get("judge_model")), 200),
+            "diagnostics": details.get("diagnostics")
+            if isinstance(details.get("diagnostics"), dict)
+            else None,
         },
         verdicts=[v for section in SECTIONS for v in _verdicts(section, details.get(section))],
     )

@@ -3,7 +3,9 @@
 ```
 jobs       one row per job run: (name, scenario clock) is its identity across machines
   job_tasks  per task sums of the job's trials (what trends read)
-  trials   one row per finished trial directory: (job_id, trial_name) unique
+  trials   one row per finished trial directory: (job_id, trial_name) unique; its
+           diagnostics (coverage, distractor followed, wrong remediations, invalid
+           actions) as columns, and whole as JSON; NULL where not applicable
     gradings   one row per grading of a trial: the current one and each regrade's
                (trial_id, digest) unique; a regrade adds a row, never overwrites
       verdicts one row per check, compliance rule and rubric criterion of a grading
@@ -88,6 +90,11 @@ trials = Table(
     Column("opsbench_version", String(40)),
     Column("audit_flags", Integer),
     Column("suspect", Boolean),
+    Column("evidence_coverage", Float),
+    Column("distractor_followed", Boolean),
+    Column("wrong_remediations", Integer),
+    Column("invalid_actions", Integer),
+    Column("diagnostics", JSON),
     UniqueConstraint("job_id", "trial_name", name="uq_trials_job_trial"),
 )
 
@@ -123,6 +130,7 @@ gradings = Table(
     Column("passed", Boolean),
     Column("grader_version", String(40)),
     Column("judge_model", String(200)),
+    Column("diagnostics", JSON),
     UniqueConstraint("trial_id", "digest", name="uq_gradings_trial_digest"),
 )
 

@@ -21,14 +21,16 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from grading.diagnostics import diagnose
 from grading.grader import GradingResult
 from opsbench.failures import InfraError
 from opsbench.harbor_task import HarborTask, base_images, read_materialized, synthetic_spec
 from opsbench.models.spec import TaskSpec
+from opsbench.models.trajectory import load_trajectory
 from opsbench.models.verdict import CheckVerdict, Evidence, GradingDetails, Rewards
 from opsbench.paths import TaskPaths
 from opsbench.runtime.base import TrialEnvironment
-from opsbench.sandbox import Sandbox
+from opsbench.sandbox import Sandbox, read_commands
 from opsbench.trial.state import TrialState
 from opsbench.trial.verify import require_running, write_verifier_outputs
 
@@ -158,10 +160,17 @@ def verify(state: TrialState, env: TrialEnvironment, harbor: HarborTask) -> Grad
         message=f"reward {float(reward):g} from {source} (test.sh exit {out.exit_code})",
         evidence={"rewards": rewards, "exit_code": out.exit_code, "mode": harbor.verifier_mode},
     )
-    details = GradingDetails(checks=[check], score=score)
+    diagnostics = diagnose(
+        state.spec,
+        read_commands(state.paths.commands),
+        load_trajectory(state.paths.trajectory),
+        task_passed=task_pass,
+    )
+    details = GradingDetails(checks=[check], score=score, diagnostics=diagnostics)
     result = GradingResult(details, Evidence(spec=state.spec, checks=[check]))
     write_verifier_outputs(state.paths, result)
     state.rewards = score
+    state.diagnostics = diagnostics
     return result
 
 

@@ -6,11 +6,32 @@ import logging
 from datetime import UTC, datetime
 
 from opsbench import __version__
+from opsbench.failures import POLICY
 from opsbench.models.result import Outcome, TrialResult, VariantInfo
-from opsbench.models.trajectory import write_json_atomic
+from opsbench.models.trajectory import load_trajectory, write_json_atomic
+from opsbench.models.verdict import DiagnosticsVerdict
+from opsbench.sandbox import read_commands
 from opsbench.trial.state import TrialState
 
 log = logging.getLogger(__name__)
+
+
+def _diagnostics(state: TrialState, outcome: Outcome) -> DiagnosticsVerdict | None:
+    """A graded trial's from its grading; an agent that crashed or ran out of time still
+    acted (and counts in scores as a fail), so its diagnostics come from its record."""
+    if outcome == Outcome.GRADED:
+        return state.diagnostics
+    if not POLICY[outcome].counts_in_scores:
+        return None
+    from grading.diagnostics import diagnose
+
+    try:
+        commands = read_commands(state.paths.commands)
+        trajectory = load_trajectory(state.paths.trajectory)
+        return diagnose(state.spec, commands, trajectory, task_passed=False)
+    except (OSError, ValueError) as exc:
+        log.warning("%s: no diagnostics: %s", state.config.trial_name, exc)
+        return None
 
 
 def record(state: TrialState) -> TrialResult:
@@ -33,6 +54,7 @@ def record(state: TrialState) -> TrialResult:
         phases=state.phases,
         exception=state.exception,
         rewards=state.rewards if outcome == Outcome.GRADED else None,
+        diagnostics=_diagnostics(state, outcome),
         usage=state.usage,
         opsbench_version=__version__,
     )

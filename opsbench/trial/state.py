@@ -16,6 +16,7 @@ from opsbench.failures import TrialFailure, classify
 from opsbench.models.result import ExceptionInfo, Outcome, PhaseTiming, Rewards, UsageCounters
 from opsbench.models.spec import TaskSpec
 from opsbench.models.trial import TrialConfig
+from opsbench.models.verdict import DiagnosticsVerdict
 from opsbench.paths import TaskPaths, TrialPaths
 from opsbench.runtime.base import Runtime, TrialEnvironment
 
@@ -35,6 +36,7 @@ class TrialState:
     outcome: Outcome | None = None
     exception: ExceptionInfo | None = None
     rewards: Rewards | None = None
+    diagnostics: DiagnosticsVerdict | None = None
     usage: UsageCounters = field(default_factory=UsageCounters)
     env: TrialEnvironment | None = None
     image: str = ""

@@ -62,6 +62,7 @@ def grade_with(state: TrialState, verifier: Verifier) -> GradingResult:
     )
     write_verifier_outputs(state.paths, result)
     state.rewards = result.details.score
+    state.diagnostics = result.details.diagnostics
     return result
 
 

@@ -16,6 +16,13 @@
     if (!detailCache) detailCache = ob.readJSON("details-data");
     return detailCache;
   }
+  function diagText(r) {
+    var out = r[C.coverage] == null ? "" : " · evidence " + (r[C.coverage] * 100).toFixed(0) + "%";
+    if (r[C.distractors_followed] && r[C.distractors_followed].length) out += " · followed " + r[C.distractors_followed].join(", ");
+    if (r[C.wrong_remediations]) out += " · " + r[C.wrong_remediations] + " harmful";
+    if (r[C.invalid_actions]) out += " · " + r[C.invalid_actions] + " invalid";
+    return out;
+  }
   function status(r) { return !r[C.scored] ? "excluded" : r[C.passed] ? "pass" : "fail"; }
   function statusIcon(st) { return st === "pass" ? "pass" : st === "fail" ? "fail" : "excl"; }
   function words(s) { return String(s).replace(/_/g, " "); }
@@ -32,7 +39,7 @@
                          onclick: function (e) { e.stopPropagation(); openTrial(r[C.name]); } },
       icon(statusIcon(st)), h("span", { text: "attempt " + r[C.attempt] }),
       h("span", { text: st === "excluded" ? words(r[C.outcome]) : st }),
-      h("span", { class: "meta2", text: "reward " + rw + " · " + ob.duration(r[C.seconds]) }));
+      h("span", { class: "meta2", text: "reward " + rw + " · " + ob.duration(r[C.seconds]) + diagText(r) }));
   }
   function toggle(tr, open) {
     if (open === undefined) open = tr.getAttribute("aria-expanded") !== "true";
@@ -168,8 +175,30 @@
           h("td", null, h("b", { text: c[0] }), h("div", { text: c[1] }), fold("Canonical fact", pre(c[5]))),
           weightCell(c[2]), h("td", null, h("div", { class: "msg", text: c[4] })));
       })) : none());
+    if (g.diagnostics) out.push.apply(out, diagnosticsBlock(g.diagnostics));
     return out;
   }
+  function diagnosticsBlock(d) {
+    var list = function (xs) { return xs && xs.length ? xs.join(", ") : "none"; };
+    var out = [h("h4", { text: "Diagnostics (not part of the reward)" })];
+    var rows = [];
+    if (d.declared) {
+      rows.push(["Evidence coverage", fmtPct(d.coverage) + " — seen: " + list(d.seen) + "; missed: " + list(d.missed)]);
+      rows.push(["Distractors investigated", list(d.investigated)]);
+      rows.push(["Distractor followed", d.followed && d.followed.length ? "yes: " + d.followed.join(", ") : "no"]);
+      rows.push(["Wrong remediations", d.harmful.length ? d.harmful.map(function (w) { return w[0] + " (command #" + w[1] + (w[2] > 1 ? ", " + w[2] + " times" : "") + ": " + w[3] + ")"; }).join("; ") : "none"]);
+    } else {
+      rows.push(["Evidence coverage", "n/a: the task declares no diagnostics"]);
+    }
+    rows.push(["Invalid actions", d.invalid_total ? d.invalid_total + " — " + d.invalid.map(function (a) {
+      return a[0].replace(/_/g, " ") + (a[1] != null ? " (step " + a[1] + ")" : " (command #" + a[2] + ")") + ": " + a[3];
+    }).join("; ") : "none"]);
+    out.push(dataTable("grading diagnostics", ["Measure", "Value"], rows.map(function (r) {
+      return h("tr", { "data-kind": "diagnostic", "data-name": r[0] }, h("th", { scope: "row", text: r[0] }), h("td", { class: "msg", text: r[1] }));
+    })));
+    return out;
+  }
+  function fmtPct(v) { return v == null ? "–" : (v * 100).toFixed(0) + "%"; }
   function auditBlock(a) {
     if (!a) return null;
     var out = [section(a[0] ? "Audit: flagged pass" : "Audit", "d-audit")];

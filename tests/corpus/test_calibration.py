@@ -61,6 +61,7 @@ class Validation:
     code: int
     out: str
     report: RedTeamReport
+    root: Path
 
 
 @pytest.fixture(scope="module")
@@ -75,7 +76,7 @@ def validation(images: None, tmp_path_factory: pytest.TempPathFactory) -> Valida
     finally:
         os.chdir(cwd)
     report = RedTeamReport.model_validate_json((root / "redteam.json").read_text())
-    return Validation(code, buf.getvalue(), report)
+    return Validation(code, buf.getvalue(), report, root)
 
 
 @pytest.mark.timeout(2400)
@@ -121,3 +122,26 @@ def test_red_team_finds_no_new_hole(validation: Validation) -> None:
         warnings.warn(
             f"no longer hackable, remove from {KNOWN_HACKABLE.name}: {fixed}", stacklevel=1
         )
+
+
+@pytest.mark.timeout(2400)
+def test_the_oracle_report_shows_the_diagnostics(validation: Validation) -> None:
+    """Issue 16's done-when: the oracle job's run report shows the diagnostic metrics. The
+    oracle looks at much of the declared evidence, follows no distractor and does no harm;
+    nop looks at nothing."""
+    from opsbench.metrics import load_results, summarize_job
+    from tests.reporting.report_jobs import text_of
+
+    oracle = summarize_job(load_results(validation.root / "oracle")).overall.diagnostics
+    assert oracle.declared == oracle.trials > 0
+    assert oracle.evidence_coverage.value is not None and oracle.evidence_coverage.value > 0.5
+    assert oracle.distractor_followed.successes == 0 < oracle.distractor_followed.n
+    assert oracle.wrong_remediation.successes == 0 and oracle.invalid_actions.value == 0
+    html = (validation.root / "oracle" / "run_report.html").read_text(encoding="utf-8")
+    for metric in ("evidence_coverage", "distractor_followed", "wrong_remediation"):
+        assert text_of(html, "data-metric", metric), metric
+    assert text_of(html, "data-metric", "distractor_followed").startswith(
+        "Distractor followed 0.0%"
+    )
+    nop = summarize_job(load_results(validation.root / "nop")).overall.diagnostics
+    assert nop.evidence_coverage.value == 0.0 and nop.distractor_followed.successes == 0

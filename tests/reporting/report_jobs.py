@@ -26,6 +26,7 @@ from opsbench.models.trajectory import (
     ToolCall,
     Trajectory,
 )
+from opsbench.models.verdict import DiagnosticsVerdict
 from opsbench.paths import JobPaths
 
 T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
@@ -53,6 +54,7 @@ class TrialSpec:
     commands: list[dict[str, Any]] | None = None
     grading: dict[str, Any] | None = None
     extra_files: dict[str, str] = field(default_factory=dict)
+    diagnostics: DiagnosticsVerdict | None = None
 
 
 def default_steps(spec: TrialSpec) -> list[Step]:
@@ -188,6 +190,7 @@ def write_trial(
         phases={"agent": PhaseTiming(started_at=started, seconds=spec.seconds * 0.8, ok=graded)},
         exception=exception,
         rewards=rewards,
+        diagnostics=spec.diagnostics,
         usage=UsageCounters(
             calls=3,
             input_tokens=spec.input_tokens,

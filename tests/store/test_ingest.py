@@ -247,7 +247,9 @@ def test_an_older_store_is_migrated_on_open(store_url: str, tmp_path: Path) -> N
     ingest_job(store, job_dir)
     with store.read() as conn:
         version = conn.execute(sa.text("SELECT version_num FROM alembic_version")).scalar()
-        assert "audit_flags" in {c["name"] for c in sa.inspect(conn).get_columns("trials")}
+        columns = {c["name"] for c in sa.inspect(conn).get_columns("trials")}
+        assert {"audit_flags", "evidence_coverage", "distractor_followed"} <= columns
+        assert "diagnostics" in {c["name"] for c in sa.inspect(conn).get_columns("gradings")}
     assert version == HEAD_REVISION
     store.close()
 
@@ -259,3 +261,48 @@ def test_head_revision_is_the_newest_script() -> None:
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
     assert ScriptDirectory.from_config(config).get_current_head() == HEAD_REVISION
+
+
+def test_diagnostics_land_in_columns_and_with_their_grading(store: Store, tmp_path: Path) -> None:
+    from opsbench.models.result import TrialResult
+    from opsbench.models.verdict import DiagnosticsVerdict, EvidenceCoverage, InvalidAction
+
+    job_dir = tmp_path / "job"
+    write_job(job_dir, {"nginx-502": [FAIL, PASS, INFRA]})
+    diagnosed = DiagnosticsVerdict(
+        declared=True,
+        distractors_declared=1,
+        harmful_declared=0,
+        coverage=EvidenceCoverage(fraction=0.25, seen=["a"], missed=["b", "c", "d"]),
+        distractors_investigated=["app-down"],
+        distractors_followed=["app-down"],
+        wrong_remediations=[],
+        invalid_actions=[InvalidAction(kind="unknown_tool", step_id=3, detail="grep_logs")],
+    )
+    trial = JobPaths(job_dir).trial("nginx-502", 1)
+    result = TrialResult.model_validate_json(trial.result.read_text())
+    result.diagnostics = diagnosed
+    trial.result.write_text(result.model_dump_json())
+    details = json.loads(trial.grading_details.read_text())
+    details["diagnostics"] = diagnosed.model_dump(mode="json")
+    trial.grading_details.write_text(json.dumps(details))
+    ingest_job(store, job_dir)
+    with store.read() as conn:
+        rows = {r.trial_name: r for r in conn.execute(sa.select(trials))}
+        stored = conn.execute(sa.select(gradings.c.diagnostics)).scalars().all()
+    failed, passed, infra = rows["nginx-502__1"], rows["nginx-502__2"], rows["nginx-502__3"]
+    assert failed.evidence_coverage == 0.25 and failed.distractor_followed is True
+    assert failed.wrong_remediations is None  # no harmful actions declared: not applicable
+    assert failed.invalid_actions == 1
+    assert failed.diagnostics["invalid_actions"][0]["kind"] == "unknown_tool"
+    # results written before diagnostics existed, and unscored trials: NULL, never 0
+    for row in (passed, infra):
+        assert (row.evidence_coverage, row.distractor_followed, row.invalid_actions) == (
+            None,
+            None,
+            None,
+        )
+    assert sorted(stored, key=lambda d: d is None) == [
+        diagnosed.model_dump(mode="json"),
+        None,
+    ]
