@@ -15,7 +15,7 @@ TASK_BASE = "opsbench-base:2"
 """Every task's Dockerfile starts FROM this (common tools, python3, the CA bundle)."""
 
 
-VERIFIER_IMAGE = "opsbench-verifier:1"
+VERIFIER_IMAGE = "opsbench-verifier:2"
 """The trusted verifier: opsbench's own tools, joined to a trial only to grade it."""
 VERIFIER_CONTEXT = "verifier"
 """Its build context under `environment/`."""

@@ -25,7 +25,16 @@ from opsbench.specload import LoadedSpec, discover, load_specs
 
 REPO = Path(__file__).resolve().parents[2]
 SPECS = REPO / "tasks-spec"
-CATEGORIES = ("metrics", "investigation", "remediation", "logs", "alerting")
+CATEGORIES = (
+    "metrics",
+    "investigation",
+    "remediation",
+    "logs",
+    "alerting",
+    "databases",
+    "networking",
+    "capacity",
+)
 SCHEMA_COMMENT = "# yaml-language-server: $schema=../../schema/task-spec.schema.json"
 
 
@@ -69,6 +78,15 @@ def test_categories_are_the_known_ones() -> None:
     counts = Counter(item.spec.category for item in loaded())
     assert set(counts) == set(CATEGORIES), counts
     assert min(counts.values()) >= 3, counts
+
+
+def test_each_category_shares_its_images() -> None:
+    """Tasks of one family install the identical package list, so the apt layer is built
+    once per list: a category has at most two (CI builds every task image)."""
+    lists: dict[str, set[tuple[str, ...]]] = defaultdict(set)
+    for item in loaded():
+        lists[item.spec.category].add(tuple(item.spec.environment.packages))
+    assert all(len(v) <= 2 for v in lists.values()), dict(lists)
 
 
 # --------------------------------------------------------------------------- conventions
