@@ -25,7 +25,7 @@ from opsbench.specload import LoadedSpec, discover, load_specs
 
 REPO = Path(__file__).resolve().parents[2]
 SPECS = REPO / "tasks-spec"
-CATEGORIES = ("metrics", "investigation", "remediation", "logs")
+CATEGORIES = ("metrics", "investigation", "remediation", "logs", "capacity")
 SCHEMA_COMMENT = "# yaml-language-server: $schema=../../schema/task-spec.schema.json"
 
 
