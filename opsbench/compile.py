@@ -273,7 +273,7 @@ def compile_all(paths: ProjectPaths, spec_root: Path | None = None) -> list[Comp
     _grading_copy.cache_clear()
     root = spec_root or paths.specs
     loaded = load_specs(root, paths.templates if spec_root is None else None)
-    display_root = root if root.is_dir() else spec_tree_root(root)
+    display_root = spec_tree_root(root)
     compiled: list[CompiledTask] = []
     issues: list[SpecIssue] = []
     for item in loaded:

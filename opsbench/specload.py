@@ -85,7 +85,7 @@ def discover(spec_root: Path) -> list[Path]:
 
 def load_specs(spec_root: Path, templates: Path | None = None) -> list[LoadedSpec]:
     """Load and validate every spec; raise SpecError listing all issues found."""
-    display_root = spec_root if spec_root.is_dir() else spec_tree_root(spec_root)
+    display_root = spec_tree_root(spec_root)
     templates = templates or display_root / "_templates"
     env, loader = _jinja(templates)
     loaded: list[LoadedSpec] = []
@@ -106,14 +106,18 @@ def load_specs(spec_root: Path, templates: Path | None = None) -> list[LoadedSpe
     return loaded
 
 
-def spec_tree_root(spec_file: Path) -> Path:
-    """The spec tree a single file belongs to (the nearest parent holding `_templates/` or
-    named `tasks-spec`), so it compiles alone exactly as it does in the tree: same category
-    (its directory under the root) and same snippets. A loose file is its own root."""
-    for parent in spec_file.resolve().parents:
+def spec_tree_root(spec_path: Path) -> Path:
+    """The spec tree a file or directory belongs to: itself when it is a tree (it holds
+    `_templates/` or is named `tasks-spec`), else the nearest parent that is one, so a
+    file or one category compiles alone exactly as in the tree: same category (its
+    directory under the root) and same snippets. A loose file or directory is its own root."""
+    path = spec_path.resolve()
+    if path.is_dir() and ((path / "_templates").is_dir() or path.name == "tasks-spec"):
+        return path
+    for parent in path.parents:
         if (parent / "_templates").is_dir() or parent.name == "tasks-spec":
             return parent
-    return spec_file.resolve().parent
+    return path if path.is_dir() else path.parent
 
 
 def _display(path: Path, root: Path) -> str:

@@ -90,6 +90,28 @@ def test_path_to_one_repo_spec_matches_the_full_sync(project: Project) -> None:
     assert snapshot(project.tasks) == before
 
 
+def test_path_to_one_repo_category_matches_the_full_sync(project: Project) -> None:
+    """One category directory of the tree compiles alone as in the tree: its templates
+    (the tree's `_templates/`), its category, its checksums (`validate --path
+    tasks-spec/remediation` once found no template and no category)."""
+    assert project.sync().code == 0
+    before = snapshot(project.tasks)
+    category = project.specs / "remediation"
+    ids = {
+        t
+        for t in project.task_ids()
+        if project.task_toml(t)["metadata"]["category"] == "remediation"
+    }
+
+    listed = project.run_cli("sync", "--list-ids", "--path", str(category))
+    result = project.sync("--path", str(category))
+
+    assert listed.code == 0, listed.err
+    assert set(listed.out.split()) == ids
+    assert result.code == 0, result.err
+    assert snapshot(project.tasks) == before
+
+
 # --------------------------------------------------------------------------- schema
 
 
