@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from opsbench.builtin_images import BUILTIN_SIDECARS
 from opsbench.errors import OpsbenchError
 from opsbench.paths import TaskPaths
 
@@ -40,6 +41,8 @@ class HarborVerdict:
     agent: str
     rewards: dict[str, float] | None
     error: str = ""
+    seconds: float = 0.0
+    """The trial's wall time, as Harbor recorded it."""
 
     @property
     def ok(self) -> bool:
@@ -56,6 +59,32 @@ class HarborVerdict:
             return f"error: {self.error[:100]}"
         shown = [k for k in ("reward", "task") if k in self.rewards]
         return " ".join(f"{k} {self.rewards[k]:g}" for k in shown)
+
+
+def representative(tasks: dict[str, TaskPaths]) -> list[str]:
+    """One task per category and one per sidecar kind (a built-in sidecar's name, or
+    `custom`), read from the compiled tasks: what CI runs under Harbor, so a category or a
+    sidecar kind added to the specs is covered without editing a list. The first task id
+    in sorted order wins, preferring one that also covers a sidecar kind still missing."""
+    import tomllib
+
+    kinds: dict[str, tuple[str, set[str]]] = {}
+    for task_id in sorted(tasks):
+        meta = tomllib.loads(tasks[task_id].config.read_text()).get("metadata", {})
+        sidecars = {s if s in BUILTIN_SIDECARS else "custom" for s in meta.get("sidecars", [])}
+        kinds[task_id] = (str(meta.get("category", "")), sidecars)
+    chosen: list[str] = []
+    covered: set[str] = set()
+    for category in sorted({c for c, _ in kinds.values()}):
+        members = [t for t, (c, _) in kinds.items() if c == category]
+        best = max(members, key=lambda t: len(kinds[t][1] - covered))  # first of the best
+        chosen.append(best)
+        covered |= kinds[best][1]
+    for task_id, (_, sidecars) in kinds.items():
+        if sidecars - covered:
+            chosen.append(task_id)
+            covered |= sidecars
+    return sorted(chosen)
 
 
 def find_harbor(given: str | None) -> str:
@@ -136,9 +165,20 @@ def read_job(job: Path, agent: str) -> list[HarborVerdict]:
                 agent,
                 {k: float(v) for k, v in rewards.items()} if rewards else None,
                 _gist(str(error)),
+                _seconds(data),
             )
         )
     return out
+
+
+def _seconds(data: dict[str, Any]) -> float:
+    from datetime import datetime
+
+    try:
+        start, end = (datetime.fromisoformat(str(data[k])) for k in ("started_at", "finished_at"))
+    except (KeyError, ValueError):
+        return 0.0
+    return (end - start).total_seconds()
 
 
 def _gist(message: str) -> str:
