@@ -124,39 +124,54 @@ def network_copy(task: TaskPaths, dest: Path) -> Path:
     return dest
 
 
+JOB = "calibration"
+
+
 def run_harbor(
-    harbor: str, tasks_dir: Path, agent: str, jobs_dir: Path, n_concurrent: int
+    harbor: str, tasks_dir: Path, jobs_dir: Path, n_concurrent: int
 ) -> list[HarborVerdict]:
-    """One `harbor run` of `agent` over every task in `tasks_dir`."""
-    job = jobs_dir / agent
+    """One `harbor run` of the oracle and nop over every task in `tasks_dir`.
+
+    Both agents in one job (Harbor takes a list of agents from a config file only): one
+    Harbor start instead of two, and the two agents' trials share the concurrency. LiteLLM
+    (which Harbor imports) is told to use its bundled cost map instead of trying the
+    network, which costs seconds per start on a machine without one.
+    """
+    job = jobs_dir / JOB
     if job.exists():
         shutil.rmtree(job)
+    jobs_dir.mkdir(parents=True, exist_ok=True)
+    config = jobs_dir / f"{JOB}.json"
+    config.write_text(json.dumps({"agents": [{"name": a} for a in AGENTS]}, indent=2) + "\n")
     argv = [
         harbor,
         "run",
+        "--config",
+        str(config),
         "--path",
         str(tasks_dir),
-        "--agent",
-        agent,
         "--env",
         "docker",
         "--jobs-dir",
         str(jobs_dir),
         "--job-name",
-        agent,
+        JOB,
         "--n-concurrent",
         str(n_concurrent),
     ]
-    with (jobs_dir / f"{agent}.log").open("w") as log:
-        subprocess.run(argv, stdout=log, stderr=subprocess.STDOUT, check=False)
-    return read_job(job, agent)
+    env = {**os.environ, "LITELLM_LOCAL_MODEL_COST_MAP": "True"}
+    with (jobs_dir / f"{JOB}.log").open("w") as log:
+        subprocess.run(argv, stdout=log, stderr=subprocess.STDOUT, env=env, check=False)
+    return read_job(job)
 
 
-def read_job(job: Path, agent: str) -> list[HarborVerdict]:
+def read_job(job: Path) -> list[HarborVerdict]:
+    """Every trial of a Harbor job, by task and agent (Harbor's `agent_info.name`)."""
     out = []
     for result in sorted(job.glob("*/result.json")):
         data: dict[str, Any] = json.loads(result.read_text())
         task_id = str(data.get("task_name", "")).rpartition("/")[2]
+        agent = str((data.get("agent_info") or {}).get("name", ""))
         rewards = (data.get("verifier_result") or {}).get("rewards")
         error = (data.get("exception_info") or {}).get("exception_message", "")
         out.append(
