@@ -106,7 +106,11 @@ class CheckContext:
     final_answer: str = ""
     observations: list[SeenOutput] = field(default_factory=list)
     """What the agent's commands returned, from the audit record (not its trajectory)."""
+    grounding: bool = True
+    """False under Harbor: there is no audit record, so grounding is not checked."""
 
+
+NOT_GROUNDED = "not checked: no audit record of what the agent's commands returned (Harbor)"
 
 MAX_EVIDENCE = 4000
 
@@ -509,18 +513,21 @@ def _transcript(check: TranscriptCheck, ctx: CheckContext) -> CheckFinding:
     field = read_field(check.answer_matches, ctx.final_answer)
     cited = sorted(set(field.values))
     ambiguous = field.ambiguity(sorted({c.lower() for c in cited}))
-    seen = [c for c in cited if not check.ground or grounded(c, ctx.observations)]
+    checked = check.ground and ctx.grounding
+    seen = [c for c in cited if not checked or grounded(c, ctx.observations)]
     invented = [c for c in cited if c not in seen]
     truth = {m.lower() for m in check.must_cite}
     missing = [m for m in check.must_cite if m.lower() not in {c.lower() for c in cited}]
     extra = [c for c in cited if truth and c.lower() not in truth]
-    evidence = {
+    evidence: dict[str, Any] = {
         "cited": cited,
         "grounded": seen,
         "not_in_tool_output": invented,
         "missing": missing,
         "not_the_answer": extra,
     }
+    if check.ground and not ctx.grounding:
+        evidence["grounding"] = NOT_GROUNDED
     problems = []
     if not cited:
         problems.append("the final answer cites nothing matching the pattern")
@@ -591,7 +598,9 @@ def _answer(check: AnswerCheck, ctx: CheckContext) -> CheckFinding:
     evidence.update(answer=got, expected=truth, allowed_difference=allowed, source=source)
     verdict = f"answered {got}, expected {truth:g} ± {allowed:g}"
     right = not (math.isnan(truth) or abs(got - truth) > allowed + 1e-9)
-    if right and check.ground and not number_seen(got, allowed, ctx.observations):
+    if check.ground and not ctx.grounding:
+        evidence["grounding"] = NOT_GROUNDED
+    elif right and check.ground and not number_seen(got, allowed, ctx.observations):
         return CheckFinding(False, f"{verdict}, but no command returned it: a guess", evidence)
     return CheckFinding(right, verdict, evidence)
 

@@ -34,7 +34,7 @@ class SidecarSpec:
 BUILTIN_SIDECARS: dict[str, SidecarSpec] = {
     "o11y": SidecarSpec(
         name="o11y",
-        image="opsbench-sidecar-o11y:2",
+        image="opsbench-sidecar-o11y:3",
         port=9090,
         healthcheck=["CMD", "/opt/o11y/healthcheck.sh"],
         context="sidecar",

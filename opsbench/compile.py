@@ -24,6 +24,13 @@ from opsbench import __version__
 from opsbench.builtin_images import BUILTIN_SIDECARS, TASK_BASE
 from opsbench.errors import SpecError, SpecIssue
 from opsbench.paths import ProjectPaths, TaskPaths
+from opsbench.run_notes import (
+    ANSWER_FILE,
+    HARBOR_ORACLE_LOG,
+    HARBOR_SCENARIO_TIME,
+    HARBOR_SEED,
+    notes,
+)
 
 if TYPE_CHECKING:
     import jinja2
@@ -50,6 +57,12 @@ GRADING_MODELS = (
 )
 """The opsbench modules the in-container grader imports (the models, and the sidecar names
 the spec validates against), shipped in the zip under their own package name."""
+
+O11Y_BUNDLE = "environment/o11y/opsbench_o11y.zip"
+"""The o11y generator a sidecar task carries, mounted into the sidecar under Harbor."""
+O11Y_MOUNT = "/opt/o11y/task"
+O11Y_LOGS_VOLUME = "o11y-logs"
+"""The sidecar writes its logs there; the task container mounts them at /var/log/apps."""
 
 
 @dataclass(frozen=True)
@@ -91,9 +104,8 @@ def _opsbench_dir() -> Path:
 GRADING_BUNDLE = "tests/opsbench_grading.zip"
 
 
-@cache
-def _grading_copy() -> dict[str, bytes]:
-    """The grader every task carries, as one zip Python imports from (`PYTHONPATH=...zip`).
+def _zip(members: list[tuple[str, Path]]) -> bytes:
+    """A zip Python imports from (`PYTHONPATH=...zip`), byte-identical across compiles.
 
     One file instead of a package directory: a compile writes thousands of tasks, and on
     most disks each file and directory created costs more than rendering it. Fixed
@@ -103,14 +115,30 @@ def _grading_copy() -> dict[str, bytes]:
     import zipfile
 
     buf = io.BytesIO()
-    members = [(f"opsbench_grading/{n}", grading_dir() / n) for n in GRADING_FILES]
-    members += [(f"opsbench/{n}", _opsbench_dir() / n) for n in GRADING_MODELS]
     with zipfile.ZipFile(buf, "w", compression=zipfile.ZIP_STORED) as zf:
         for name, source in sorted(members):
             info = zipfile.ZipInfo(name, date_time=(1980, 1, 1, 0, 0, 0))
             info.external_attr = 0o644 << 16
             zf.writestr(info, source.read_bytes())
-    return {GRADING_BUNDLE: buf.getvalue()}
+    return buf.getvalue()
+
+
+@cache
+def _grading_copy() -> dict[str, bytes]:
+    """The grader every task carries (`tests/opsbench_grading.zip`)."""
+    members = [(f"opsbench_grading/{n}", grading_dir() / n) for n in GRADING_FILES]
+    members += [(f"opsbench/{n}", _opsbench_dir() / n) for n in GRADING_MODELS]
+    return {GRADING_BUNDLE: _zip(members)}
+
+
+@cache
+def _o11y_copy() -> dict[str, bytes]:
+    """The o11y generator a sidecar task carries, for Harbor (`opsbench.o11y.materialize`):
+    the whole package, standard library only, and the image names it reads."""
+    here = _opsbench_dir()
+    members = [(f"opsbench/{n}", here / n) for n in ("__init__.py", "builtin_images.py")]
+    members += [(f"opsbench/o11y/{p.name}", p) for p in sorted((here / "o11y").glob("*.py"))]
+    return {O11Y_BUNDLE: _zip(members)}
 
 
 @cache
@@ -129,8 +157,9 @@ def compile_task(item: LoadedSpec, environment_dir: Path, source_name: str) -> C
     spec = item.spec
     files: dict[str, bytes] = {}
     rules = [r.instruct for r in spec.compliance if r.instruct]
-    files["instruction.md"] = _render(
-        "instruction.md.j2", title=spec.title, statement=spec.statement, rules=rules
+    files["instruction.md"] = (
+        _render("instruction.md.j2", title=spec.title, statement=spec.statement, rules=rules)
+        + notes(spec, HARBOR_SCENARIO_TIME, harbor=True).encode()
     )
     env = spec.environment
     files["environment/Dockerfile"] = _render(
@@ -151,10 +180,17 @@ def compile_task(item: LoadedSpec, environment_dir: Path, source_name: str) -> C
     files["environment/entrypoint.sh"] = _render("entrypoint.sh.j2")
     if env.sidecars or env.custom_sidecars:
         files["environment/docker-compose.yaml"] = _compose(spec)
+    if "o11y" in env.sidecars:
+        files.update(_o11y_copy())
     files["solution/solve.sh"] = _render(
         "steps.sh.j2", source=source_name, purpose="reference solution", steps=spec.solution
     )
-    files["tests/test.sh"] = _render("test.sh.j2", task_id=spec.id)
+    files["tests/test.sh"] = _render(
+        "test.sh.j2",
+        task_id=spec.id,
+        scenario_time=HARBOR_SCENARIO_TIME,
+        answer_files=[ANSWER_FILE, HARBOR_ORACLE_LOG],
+    )
     files["tests/spec.json"] = _json(spec.model_dump(mode="json"))
     files.update(_grading_copy())
 
@@ -178,6 +214,7 @@ def _json(data: Any) -> bytes:
 def _compose(spec: TaskSpec) -> bytes:
     """Harbor's compose convention: service `main` plus one service per sidecar."""
     services: dict[str, Any] = {"main": {"build": {"context": "."}, "depends_on": {}}}
+    volumes: dict[str, Any] = {}
     for name in spec.environment.sidecars:
         sidecar = BUILTIN_SIDECARS[name]
         services[name] = {
@@ -185,6 +222,9 @@ def _compose(spec: TaskSpec) -> bytes:
             "healthcheck": {"test": sidecar.healthcheck, "interval": "1s", "retries": 30},
         }
         services["main"]["depends_on"][name] = {"condition": "service_healthy"}
+        if name == "o11y":
+            _o11y_service(services)
+            volumes[O11Y_LOGS_VOLUME] = {}
     for custom in spec.environment.custom_sidecars:
         service: dict[str, Any] = {
             "image": custom.image,
@@ -201,8 +241,26 @@ def _compose(spec: TaskSpec) -> bytes:
         services["main"]["depends_on"][custom.name] = {"condition": "service_healthy"}
     import yaml
 
-    text = yaml.safe_dump({"services": services}, sort_keys=True, default_flow_style=False)
+    doc: dict[str, Any] = {"services": services} | ({"volumes": volumes} if volumes else {})
+    text = yaml.safe_dump(doc, sort_keys=True, default_flow_style=False)
     return ("# Generated by opsbench; edit the spec, not this file.\n" + text).encode()
+
+
+def _o11y_service(services: dict[str, Any]) -> None:
+    """Under Harbor the o11y sidecar makes its own data at start (opsbench's runtime puts
+    it in instead): the task's generator, seed and clock, and a start period long enough
+    for the backfill. Its logs reach the task container through a shared volume."""
+    services["o11y"]["environment"] = {
+        "O11Y_GENERATOR": f"{O11Y_MOUNT}/{Path(O11Y_BUNDLE).name}",
+        "O11Y_SCENARIO_TIME": HARBOR_SCENARIO_TIME,
+        "O11Y_SEED": str(HARBOR_SEED),
+    }
+    services["o11y"]["volumes"] = [
+        f"./{Path(O11Y_BUNDLE).parent.name}:{O11Y_MOUNT}:ro",
+        f"{O11Y_LOGS_VOLUME}:/var/lib/o11y/logs",
+    ]
+    services["o11y"]["healthcheck"]["start_period"] = "600s"
+    services["main"]["volumes"] = [f"{O11Y_LOGS_VOLUME}:/var/log/apps:ro"]
 
 
 def _task_toml(spec: TaskSpec, checksum: str, source: str, params: dict[str, Any]) -> bytes:
@@ -271,6 +329,7 @@ def compile_all(paths: ProjectPaths, spec_root: Path | None = None) -> list[Comp
     # Read the shared inputs afresh each compile (a long-lived process may see them change).
     _shared_context_digest.cache_clear()
     _grading_copy.cache_clear()
+    _o11y_copy.cache_clear()
     root = spec_root or paths.specs
     loaded = load_specs(root, paths.templates if spec_root is None else None)
     display_root = spec_tree_root(root)

@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from opsbench.builtin_images import BUILTIN_SIDECARS
 from opsbench.errors import OpsbenchError
 from opsbench.paths import TaskPaths
 
@@ -40,6 +41,8 @@ class HarborVerdict:
     agent: str
     rewards: dict[str, float] | None
     error: str = ""
+    seconds: float = 0.0
+    """The trial's wall time, as Harbor recorded it."""
 
     @property
     def ok(self) -> bool:
@@ -56,6 +59,32 @@ class HarborVerdict:
             return f"error: {self.error[:100]}"
         shown = [k for k in ("reward", "task") if k in self.rewards]
         return " ".join(f"{k} {self.rewards[k]:g}" for k in shown)
+
+
+def representative(tasks: dict[str, TaskPaths]) -> list[str]:
+    """One task per category and one per sidecar kind (a built-in sidecar's name, or
+    `custom`), read from the compiled tasks: what CI runs under Harbor, so a category or a
+    sidecar kind added to the specs is covered without editing a list. The first task id
+    in sorted order wins, preferring one that also covers a sidecar kind still missing."""
+    import tomllib
+
+    kinds: dict[str, tuple[str, set[str]]] = {}
+    for task_id in sorted(tasks):
+        meta = tomllib.loads(tasks[task_id].config.read_text()).get("metadata", {})
+        sidecars = {s if s in BUILTIN_SIDECARS else "custom" for s in meta.get("sidecars", [])}
+        kinds[task_id] = (str(meta.get("category", "")), sidecars)
+    chosen: list[str] = []
+    covered: set[str] = set()
+    for category in sorted({c for c, _ in kinds.values()}):
+        members = [t for t, (c, _) in kinds.items() if c == category]
+        best = max(members, key=lambda t: len(kinds[t][1] - covered))  # first of the best
+        chosen.append(best)
+        covered |= kinds[best][1]
+    for task_id, (_, sidecars) in kinds.items():
+        if sidecars - covered:
+            chosen.append(task_id)
+            covered |= sidecars
+    return sorted(chosen)
 
 
 def find_harbor(given: str | None) -> str:
@@ -95,39 +124,54 @@ def network_copy(task: TaskPaths, dest: Path) -> Path:
     return dest
 
 
+JOB = "calibration"
+
+
 def run_harbor(
-    harbor: str, tasks_dir: Path, agent: str, jobs_dir: Path, n_concurrent: int
+    harbor: str, tasks_dir: Path, jobs_dir: Path, n_concurrent: int
 ) -> list[HarborVerdict]:
-    """One `harbor run` of `agent` over every task in `tasks_dir`."""
-    job = jobs_dir / agent
+    """One `harbor run` of the oracle and nop over every task in `tasks_dir`.
+
+    Both agents in one job (Harbor takes a list of agents from a config file only): one
+    Harbor start instead of two, and the two agents' trials share the concurrency. LiteLLM
+    (which Harbor imports) is told to use its bundled cost map instead of trying the
+    network, which costs seconds per start on a machine without one.
+    """
+    job = jobs_dir / JOB
     if job.exists():
         shutil.rmtree(job)
+    jobs_dir.mkdir(parents=True, exist_ok=True)
+    config = jobs_dir / f"{JOB}.json"
+    config.write_text(json.dumps({"agents": [{"name": a} for a in AGENTS]}, indent=2) + "\n")
     argv = [
         harbor,
         "run",
+        "--config",
+        str(config),
         "--path",
         str(tasks_dir),
-        "--agent",
-        agent,
         "--env",
         "docker",
         "--jobs-dir",
         str(jobs_dir),
         "--job-name",
-        agent,
+        JOB,
         "--n-concurrent",
         str(n_concurrent),
     ]
-    with (jobs_dir / f"{agent}.log").open("w") as log:
-        subprocess.run(argv, stdout=log, stderr=subprocess.STDOUT, check=False)
-    return read_job(job, agent)
+    env = {**os.environ, "LITELLM_LOCAL_MODEL_COST_MAP": "True"}
+    with (jobs_dir / f"{JOB}.log").open("w") as log:
+        subprocess.run(argv, stdout=log, stderr=subprocess.STDOUT, env=env, check=False)
+    return read_job(job)
 
 
-def read_job(job: Path, agent: str) -> list[HarborVerdict]:
+def read_job(job: Path) -> list[HarborVerdict]:
+    """Every trial of a Harbor job, by task and agent (Harbor's `agent_info.name`)."""
     out = []
     for result in sorted(job.glob("*/result.json")):
         data: dict[str, Any] = json.loads(result.read_text())
         task_id = str(data.get("task_name", "")).rpartition("/")[2]
+        agent = str((data.get("agent_info") or {}).get("name", ""))
         rewards = (data.get("verifier_result") or {}).get("rewards")
         error = (data.get("exception_info") or {}).get("exception_message", "")
         out.append(
@@ -136,9 +180,20 @@ def read_job(job: Path, agent: str) -> list[HarborVerdict]:
                 agent,
                 {k: float(v) for k, v in rewards.items()} if rewards else None,
                 _gist(str(error)),
+                _seconds(data),
             )
         )
     return out
+
+
+def _seconds(data: dict[str, Any]) -> float:
+    from datetime import datetime
+
+    try:
+        start, end = (datetime.fromisoformat(str(data[k])) for k in ("started_at", "finished_at"))
+    except (KeyError, ValueError):
+        return 0.0
+    return (end - start).total_seconds()
 
 
 def _gist(message: str) -> str:

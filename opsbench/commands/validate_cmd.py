@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import shutil
+import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -48,6 +49,11 @@ def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
         type=int,
         default=3,
         help="oracle attempts per task, every one must pass (default 3)",
+    )
+    p.add_argument(
+        "--representative",
+        action="store_true",
+        help="with --under harbor: one task per category and per sidecar kind (what CI runs)",
     )
     p.add_argument("--no-redteam", action="store_true", help="calibrate only, no exploits")
     p.add_argument(
@@ -169,12 +175,24 @@ def redteam_table(
 def run_under_harbor(args: argparse.Namespace, paths: ProjectPaths) -> int:
     """Harbor's own `harbor run` over test-only copies (network mode made public)."""
     from opsbench.display import QuietDisplay
-    from opsbench.harbor_run import AGENTS, check_compose, find_harbor, network_copy, run_harbor
-    from opsbench.jobrun import compile_and_select
+    from opsbench.harbor_run import (
+        AGENTS,
+        check_compose,
+        find_harbor,
+        network_copy,
+        representative,
+        run_harbor,
+    )
+    from opsbench.jobrun import TaskSelection, compile_and_select
 
     harbor = find_harbor(args.harbor)
     check_compose()
     selection = compile_and_select(paths, list(args.task_name), args.path)
+    if args.representative:
+        chosen = representative(selection.tasks)
+        selection = TaskSelection(
+            {t: selection.tasks[t] for t in chosen}, {t: selection.checksums[t] for t in chosen}
+        )
     out = args.jobs_dir or paths.jobs / "validate-harbor"
     copies = out / "tasks"
     if copies.exists():
@@ -183,10 +201,10 @@ def run_under_harbor(args: argparse.Namespace, paths: ProjectPaths) -> int:
         network_copy(task, copies / task_id)
     display = QuietDisplay()
     display.message(f"harbor run over {len(selection.tasks)} task copies in {copies}")
-    verdicts = {
-        agent: {v.task_id: v for v in run_harbor(harbor, copies, agent, out, args.n_concurrent)}
-        for agent in AGENTS
-    }
+    started = time.monotonic()
+    found = run_harbor(harbor, copies, out, args.n_concurrent)
+    wall = time.monotonic() - started
+    verdicts = {agent: {v.task_id: v for v in found if v.agent == agent} for agent in AGENTS}
     failures = 0
     display.message(f"\n{'task':32} {'oracle under harbor':34} nop under harbor")
     for task_id in sorted(selection.tasks):
@@ -198,4 +216,9 @@ def run_under_harbor(args: argparse.Namespace, paths: ProjectPaths) -> int:
             row.append(f"{'ok ' if ok else 'BAD'} {verdict.text() if verdict else 'not run'}")
         display.message(f"{task_id:32} {row[0][:34]:34} {row[1][:60]}")
     display.message(f"\n{len(selection.tasks)} tasks · {failures} failures under harbor")
+    display.message(f"harbor run: {wall:.0f} s wall, --n-concurrent {args.n_concurrent}")
+    for agent in AGENTS:
+        trials = [v.seconds for v in verdicts[agent].values()]
+        mean = sum(trials) / len(trials) if trials else 0.0
+        display.message(f"  {agent}: {len(trials)} trials, {mean:.0f} s per trial on average")
     return 1 if failures else 0

@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from opsbench.builtin_images import BUILTIN_SIDECARS
-from opsbench.failures import InfraError
+from opsbench.o11y.materialize import promtool_argv, render
 from opsbench.o11y.timeline import clock_seconds
 
 log = logging.getLogger(__name__)
@@ -41,8 +41,6 @@ SIDECAR_DATA_DIR = "/var/lib/o11y"
 """Holds tsdb/ (Prometheus' --storage.tsdb.path), logs/ and scenario_time in the sidecar."""
 MAIN_LOG_DIR = "/var/log/apps"
 """Where the task's main container finds `<service>.log`."""
-BLOCK_SPAN = "162h"
-"""promtool's --max-block-duration: 25 hours of history fit in one or two blocks."""
 BACKFILL_TIMEOUT_S = 300
 _GENERATOR = (
     "scenario",
@@ -53,6 +51,7 @@ _GENERATOR = (
     "datastores",
     "telemetry",
     "render",
+    "materialize",
 )
 
 
@@ -117,17 +116,14 @@ def _job_name(cache_dir: Path) -> str:
 
 
 def _build(target: Path, scenario_time: datetime, seed: int, job: str) -> None:
-    from opsbench.o11y import render, telemetry
-
-    tel = telemetry.generate(seed, scenario_time)
-    metrics = render.openmetrics(tel)
-    logs = render.logs(tel)
+    rendered = render(seed, scenario_time)
+    metrics, logs = rendered.openmetrics, rendered.logs
     blocks = backfill(metrics, job)
-    clock = str(tel.timeline.clock).encode()
+    clock = str(rendered.clock).encode()
     tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}-", dir=target.parent))
     tmp.chmod(0o755)
     try:
-        mtime = tel.timeline.clock
+        mtime = rendered.clock
         sidecar = _tar(
             mtime,
             {"tsdb": None, **blocks, "logs": None}
@@ -139,8 +135,8 @@ def _build(target: Path, scenario_time: datetime, seed: int, job: str) -> None:
         (tmp / "main.tar").write_bytes(main)
         manifest = {
             "seed": seed,
-            "scenario_time": tel.timeline.clock,
-            "series": len(tel.series),
+            "scenario_time": rendered.clock,
+            "series": rendered.series,
             "openmetrics_bytes": len(metrics),
             "blocks": sorted({p.split("/")[1] for p in blocks if p.count("/") >= 1}),
         }
@@ -175,22 +171,14 @@ def backfill(openmetrics: bytes, job: str) -> dict[str, bytes | None]:
     """
     import docker.errors
 
+    from opsbench.failures import InfraError
     from opsbench.runtime.docker import client, labels
 
     c = client()
     try:
         container: Any = c.containers.create(
             SIDECAR_IMAGE,
-            command=[
-                "promtool",
-                "tsdb",
-                "create-blocks-from",
-                "openmetrics",
-                f"--max-block-duration={BLOCK_SPAN}",
-                "--quiet",
-                "/tmp/o11y/metrics.om",
-                "/tmp/o11y/blocks",
-            ],
+            command=promtool_argv("/tmp/o11y/metrics.om", "/tmp/o11y/blocks"),
             labels=labels(job, "o11y-backfill", "o11y-backfill"),
             network_disabled=True,
         )
@@ -216,6 +204,8 @@ def backfill(openmetrics: bytes, job: str) -> dict[str, bytes | None]:
 
 def _blocks(archive: bytes) -> dict[str, bytes | None]:
     """Re-root docker's `blocks/...` archive at `tsdb/...`, in a stable order."""
+    from opsbench.failures import InfraError
+
     out: dict[str, bytes | None] = {}
     with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
         members = sorted(tar.getmembers(), key=lambda m: m.name)

@@ -272,7 +272,10 @@ def _trial_record(
         "scored": scored,
         "passed": bool(scored and rw and rw.passed),
         "task_gate": bool(scored and rw and rw.task),
-        "compliance_gate": bool(scored and rw and rw.compliance),
+        # None: not applicable (a Harbor-format task declares no rules), never a pass.
+        "compliance_gate": (rw.compliance if rw.compliance is None else bool(rw.compliance))
+        if scored and rw
+        else False,
         "reward": rw.reward if scored and rw else 0.0,
         "partial": bool(rw and rw.partial),
         "started_at": r.started_at.astimezone(UTC),

@@ -74,7 +74,7 @@ trials = Table(
     Column("scored", Boolean, nullable=False),
     Column("passed", Boolean, nullable=False),
     Column("task_gate", Boolean, nullable=False),
-    Column("compliance_gate", Boolean, nullable=False),
+    Column("compliance_gate", Boolean),  # NULL: not applicable (Harbor-format tasks)
     Column("reward", Float, nullable=False),
     Column("partial", Boolean, nullable=False),
     Column("started_at", DateTime(timezone=True), nullable=False),

@@ -21,30 +21,13 @@ from opsbench.trial.state import TrialState
 
 def instruction_for(state: TrialState) -> str:
     """The task's instruction plus what the agent must know about this run: the scenario
-    time (observability data ends there) and the sidecars it can reach."""
+    time (observability data ends there) and the sidecars it can reach. Harbor's own notes
+    in the compiled instruction give way to this run's (`opsbench.run_notes`)."""
+    from opsbench.run_notes import for_opsbench
+
     text = state.task.instruction.read_text(encoding="utf-8")
-    env = state.spec.environment
-    if not env.sidecars and not env.custom_sidecars:
-        return text
     stamp = state.config.scenario_time.isoformat().replace("+00:00", "Z")
-    lines = [
-        "",
-        "---",
-        f"The current time in this scenario is {stamp}. Telemetry ends at that instant: "
-        "query at it (Prometheus `time=` parameter, or ranges ending at it), not at the "
-        "wall clock.",
-        "Reachable from this machine:",
-    ]
-    if "o11y" in env.sidecars:
-        lines += [
-            "- Prometheus: http://o11y:9090 (HTTP API: /api/v1/query, /api/v1/query_range, "
-            "/api/v1/series, /api/v1/labels)",
-            "- application logs: http://o11y:9080/logs/ (one file per service; filters "
-            "grep=, level=, since=, until=, tail=), also under /var/log/apps/",
-        ]
-    for custom in env.custom_sidecars:
-        lines.append(f"- {custom.name}: http://{custom.name}:{custom.port}")
-    return text + "\n".join(lines) + "\n"
+    return for_opsbench(text, state.spec, stamp)
 
 
 def run_agent(state: TrialState, sandbox: Sandbox) -> None:

@@ -23,7 +23,7 @@ SITE_PACKAGES = Path(pydantic.__file__).parent.parent
 """Where pydantic is installed: the task image has it (and promql-parser) system-wide."""
 
 
-def _grade(task_dir: Path, out: Path) -> subprocess.CompletedProcess[str]:
+def _grade(task_dir: Path, out: Path, *extra: str) -> subprocess.CompletedProcess[str]:
     tests_dir = task_dir / "tests"
     return subprocess.run(
         [
@@ -33,6 +33,7 @@ def _grade(task_dir: Path, out: Path) -> subprocess.CompletedProcess[str]:
             "opsbench_grading.incontainer",
             str(tests_dir / "spec.json"),
             str(out),
+            *extra,
         ],
         cwd=out.parent,
         env={
@@ -124,28 +125,77 @@ def test_incontainer_grader_full_marks(empty_project: Project, tmp_path: Path) -
     assert reward["partial"] is False
 
 
-def test_answer_and_grounding_checks_are_ungraded_in_harbor(
+ANSWER_CHECKS = [
+    {"kind": "command", "name": "hello", "run": "echo hello", "stdout_matches": "hello"},
+    {"kind": "answer", "name": "number", "pattern": "took (\\d+) s", "value": 7, "weight": 4},
+    {"kind": "transcript", "name": "grounded", "answer_matches": "(req-\\d+)", "weight": 4},
+]
+
+
+def test_the_answer_comes_from_the_first_answer_file_and_grounding_is_not_checked(
     empty_project: Project, tmp_path: Path
 ) -> None:
-    """Harbor hands the verifier no transcript: checks that read the agent's answer are
-    left out (ungraded, the result partial), never counted as failures."""
-    checks = [
-        {"kind": "command", "name": "hello", "run": "echo hello", "stdout_matches": "hello"},
-        {"kind": "answer", "name": "number", "pattern": "took (\\d+) s", "value": 7, "weight": 4},
-        {"kind": "transcript", "name": "grounded", "answer_matches": "req-\\d+", "weight": 4},
-    ]
-    empty_project.write_spec("remediation/answers.yaml", spec_yaml("answers", checks=checks))
+    """Harbor keeps no final message: test.sh names the answer files (the agent's, then
+    Harbor's oracle log). The answer is graded; grounding cannot be (no audit record)."""
+    empty_project.write_spec("logs/answers.yaml", spec_yaml("answers", checks=ANSWER_CHECKS))
     assert empty_project.sync().code == 0
+    test_sh = (empty_project.tasks / "answers" / "tests" / "test.sh").read_text()
+    assert "--answer /logs/agent/answer.txt --answer /logs/agent/oracle.txt" in test_sh
+    oracle_log = tmp_path / "oracle.txt"
+    oracle_log.write_text("took 7 s\nreq-12\n")
     out = tmp_path / "verifier"
 
-    proc = _grade(empty_project.tasks / "answers", out)
+    proc = _grade(
+        empty_project.tasks / "answers",
+        out,
+        *("--answer", str(tmp_path / "answer.txt"), "--answer", str(oracle_log)),
+    )
 
     assert proc.returncode == 0, proc.stderr
     reward = json.loads((out / "reward.json").read_text())
     assert reward["reward"] == 1.0 and reward["task"] is True
-    assert reward["partial"] is True
     details = json.loads((out / "grading_details.json").read_text())
-    assert [c["name"] for c in details["checks"]] == ["hello"]
+    verdicts = {c["name"]: c for c in details["checks"]}
+    assert {n: c["passed"] for n, c in verdicts.items()} == {
+        "hello": True,
+        "number": True,
+        "grounded": True,
+    }
+    assert "not checked" in verdicts["grounded"]["evidence"]["grounding"]
+
+
+def test_no_answer_file_is_an_empty_answer_that_fails(
+    empty_project: Project, tmp_path: Path
+) -> None:
+    """nop under Harbor writes no answer: its answer checks fail (not ungraded)."""
+    empty_project.write_spec("logs/answers.yaml", spec_yaml("answers", checks=ANSWER_CHECKS))
+    assert empty_project.sync().code == 0
+    out = tmp_path / "verifier"
+
+    proc = _grade(empty_project.tasks / "answers", out, "--answer", str(tmp_path / "none.txt"))
+
+    assert proc.returncode == 0, proc.stderr
+    reward = json.loads((out / "reward.json").read_text())
+    assert reward["reward"] == round(1 / 9, 6) and reward["task"] is False
+
+
+def test_compliance_is_not_applicable_in_harbor(empty_project: Project, tmp_path: Path) -> None:
+    """No audit record in the container: compliance is None in the details and left out of
+    reward.json (Harbor takes its values as numbers), never a 1; `passed` is the task gate."""
+    rules = [{"kind": "forbid", "name": "no-rm", "pattern": "rm -rf"}]
+    empty_project.write_spec("remediation/rules.yaml", spec_yaml("rules", compliance=rules))
+    assert empty_project.sync().code == 0
+    out = tmp_path / "verifier"
+
+    proc = _grade(empty_project.tasks / "rules", out)
+
+    assert proc.returncode == 0, proc.stderr
+    reward = json.loads((out / "reward.json").read_text())
+    assert "compliance" not in reward
+    assert reward["task"] is True and reward["passed"] is True
+    details = json.loads((out / "grading_details.json").read_text())
+    assert details["score"]["compliance"] is None
+    assert [r["passed"] for r in details["compliance"]] == [None]
 
 
 def test_the_zip_carries_every_opsbench_module_the_grader_imports(project: Project) -> None:

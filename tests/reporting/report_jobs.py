@@ -39,7 +39,8 @@ class TrialSpec:
     outcome: Outcome = Outcome.GRADED
     passed: bool = False
     task: bool | None = None
-    compliance: bool = True
+    compliance: bool | None = True
+    """None: not applicable (a Harbor-format task)."""
     reward: float | None = None
     category: str = "alerts"
     difficulty: str = "easy"

@@ -86,6 +86,19 @@ def test_task_table_rows(hand_job: tuple[Path, list[TrialResult]]) -> None:
     assert re.search(r"slow-db alerts hard 2 \+1 0/2 0/2 1/2 0 0.125", rows["slow-db"])
 
 
+def test_not_applicable_compliance_reads_n_a(tmp_path: Path) -> None:
+    """Harbor-format tasks declare no rules: their compliance is n/a, never 0 of N."""
+    specs = [
+        TrialSpec("harbor-hello", 1, passed=True, compliance=None, grading={}),
+        TrialSpec("harbor-hello", 2, passed=False, compliance=None, grading={}),
+    ]
+    write_job(tmp_path / "job", specs)
+    html = write_run_report(tmp_path / "job").read_text(encoding="utf-8")
+    assert text_of(html, "data-metric", "compliance").startswith("Compliance gate n/a")
+    row = text_of(html, "data-task", "harbor-hello")
+    assert re.search(r"harbor-hello alerts easy 2 1/2 1/2 n/a 0 ", row), row
+
+
 def test_untrusted_text_is_escaped(tmp_path: Path) -> None:
     spec = hostile_trial(PAYLOAD, passed=False)
     job_dir = tmp_path / "job"

@@ -79,6 +79,8 @@ def test_oracle_scores_one_and_nop_zero(
     assert (trial.verifier / "harbor" / "reward.txt").read_text().strip() == "1"
     details = json.loads(trial.grading_details.read_text())
     assert details["checks"][0]["evidence"]["mode"] == "separate"
+    assert details["score"]["compliance"] is None
+    assert stored_compliance(set(oracle)) == {None}, "the store says not applicable too"
     assert leftovers(job_name("oracle")) == ([], [])
 
     capsys.readouterr()
@@ -89,6 +91,22 @@ def test_oracle_scores_one_and_nop_zero(
     for task_id, r in results(jobs, "nop").items():
         assert r.outcome == Outcome.GRADED, (task_id, r.exception)
         assert r.rewards is not None and r.rewards.reward == 0.0 and not r.rewards.task
+
+
+def stored_compliance(task_ids: set[str]) -> set[bool | None]:
+    """The compliance gates the results store (the session's own) holds for these tasks."""
+    import sqlalchemy as sa
+
+    from opsbench.store.engine import open_store
+    from opsbench.store.tables import trials
+
+    store = open_store()
+    try:
+        with store.read() as conn:
+            query = sa.select(trials.c.compliance_gate).where(trials.c.task_id.in_(task_ids))
+            return set(conn.execute(query).scalars())
+    finally:
+        store.close()
 
 
 def broken_copies(root: Path) -> Path:

@@ -35,6 +35,8 @@ class Attempt:
     passed: bool = True
     outcome: Outcome = Outcome.GRADED
     category: str = "alerts"
+    compliance: bool | None = True
+    """None: not applicable (a Harbor-format task)."""
 
 
 PASS = Attempt(True)
@@ -43,7 +45,7 @@ INFRA = Attempt(False, Outcome.INFRA_ERROR)
 PROVIDER = Attempt(False, Outcome.PROVIDER_ERROR)
 
 
-def grading_details(passed: bool) -> dict[str, object]:
+def grading_details(passed: bool, compliance: bool | None = True) -> dict[str, object]:
     return {
         "checks": [
             {
@@ -76,7 +78,7 @@ def grading_details(passed: bool) -> dict[str, object]:
         "score": {
             "reward": 1.0 if passed else 0.0,
             "task": passed,
-            "compliance": True,
+            "compliance": compliance,
             "passed": passed,
             "partial": False,
         },
@@ -156,14 +158,17 @@ def write_trial(
         exception=None
         if graded
         else ExceptionInfo(type="InfraError", message="sidecar did not start", phase="provision"),
-        rewards=Rewards(reward=float(a.passed), task=a.passed, compliance=True, passed=a.passed)
+        rewards=Rewards(
+            reward=float(a.passed), task=a.passed, compliance=a.compliance, passed=a.passed
+        )
         if graded
         else None,
         usage=UsageCounters(calls=2, input_tokens=1000, output_tokens=100, cost_usd=0.01),
         opsbench_version="0.1.0",
     )
     if graded:
-        paths.grading_details.write_text(json.dumps(grading_details(a.passed)), encoding="utf-8")
+        details = grading_details(a.passed, a.compliance)
+        paths.grading_details.write_text(json.dumps(details), encoding="utf-8")
     paths.instruction.write_text(
         "Every request to http://localhost/ fails with 502.", encoding="utf-8"
     )

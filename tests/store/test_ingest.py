@@ -24,7 +24,10 @@ from opsbench.store.engine import (
 )
 from opsbench.store.ingest import flush_jobs, ingest_job
 from opsbench.store.tables import gradings, jobs, trials, verdicts
-from tests.store.store_jobs import FAIL, INFRA, PASS, write_job
+from tests.store.store_jobs import FAIL, INFRA, PASS, Attempt, write_job
+
+NOT_APPLICABLE = Attempt(True, compliance=None)
+"""A Harbor-format task's trial: reward 1, compliance not applicable."""
 
 
 def counts(store: Store) -> dict[str, int]:
@@ -251,6 +254,40 @@ def test_an_older_store_is_migrated_on_open(store_url: str, tmp_path: Path) -> N
         assert {"audit_flags", "evidence_coverage", "distractor_followed"} <= columns
         assert "diagnostics" in {c["name"] for c in sa.inspect(conn).get_columns("gradings")}
     assert version == HEAD_REVISION
+    store.close()
+
+
+def test_not_applicable_compliance_is_stored_as_null_never_as_a_gate(
+    store: Store, tmp_path: Path
+) -> None:
+    """A Harbor-format task declares no rules: its trial's compliance is NULL in trials and
+    gradings, beside an opsbench trial whose gate passed and one whose gate failed."""
+    job_dir = tmp_path / "job"
+    failed = Attempt(False, compliance=False)
+    write_job(job_dir, {"harbor-task": [NOT_APPLICABLE], "ours": [PASS, failed]})
+    ingest_job(store, job_dir)
+    with store.read() as conn:
+        rows = {r.trial_name: r.compliance_gate for r in conn.execute(sa.select(trials))}
+        graded = conn.execute(
+            sa.select(trials.c.trial_name, gradings.c.compliance_gate).join(
+                gradings, gradings.c.trial_id == trials.c.id
+            )
+        ).all()
+    assert rows == {"harbor-task__1": None, "ours__1": True, "ours__2": False}
+    assert dict(graded) == rows
+
+
+def test_a_store_from_before_not_applicable_is_migrated(store_url: str, tmp_path: Path) -> None:
+    """0002 stored compliance NOT NULL (a Harbor task's as false); 0003 makes it NULL."""
+    old = Store(open_store(store_url, migrate=False).engine, store_url)
+    migrate_store(old, "0002")
+    old.close()
+    job_dir = tmp_path / "job"
+    write_job(job_dir, {"harbor-task": [NOT_APPLICABLE]})
+    store = open_store(store_url)
+    ingest_job(store, job_dir)
+    with store.read() as conn:
+        assert conn.execute(sa.select(trials.c.compliance_gate)).scalar_one() is None
     store.close()
 
 
