@@ -25,7 +25,7 @@ from opsbench.store.location import sqlite_file, store_url
 
 log = logging.getLogger(__name__)
 
-HEAD_REVISION = "0003"
+HEAD_REVISION = "0004"
 """The newest migration; a test checks it against the scripts."""
 MIGRATIONS = Path(__file__).with_name("migrations")
 PG_MIGRATION_LOCK = 0x6F707362  # "opsb": the advisory lock taken while migrating
