@@ -22,6 +22,8 @@ from typing import Any
 
 from opsbench.builtin_images import (
     BUILTIN_SIDECARS,
+    GATEWAY_CONTEXT,
+    GATEWAY_IMAGE,
     TASK_BASE,
     UPSTREAM_BASE,
     VERIFIER_CONTEXT,
@@ -226,6 +228,20 @@ def ensure_verifier(environment_dir: Path) -> bool:
     ctx = environment_dir / VERIFIER_CONTEXT
     digest = context_digest(ctx, _image_id(TASK_BASE).encode())
     return build(ctx, VERIFIER_IMAGE, digest, buildargs={"BASE": TASK_BASE})
+
+
+def ensure_gateway(environment_dir: Path, timeout: float = 1800) -> bool:
+    """Build the model gateway image on top of opsbench-base (pip installs LiteLLM's
+    proxy: minutes the first time, then cached by its context); True if built."""
+    import docker.errors
+
+    ctx = environment_dir / GATEWAY_CONTEXT
+    try:
+        base_id = _image_id(TASK_BASE)
+    except docker.errors.ImageNotFound as exc:
+        raise InfraError(f"{TASK_BASE} is missing: run `opsbench preflight`") from exc
+    digest = context_digest(ctx, base_id.encode())
+    return build(ctx, GATEWAY_IMAGE, digest, timeout=timeout, buildargs={"BASE": TASK_BASE})
 
 
 def _image_id(tag: str) -> str:
