@@ -77,12 +77,17 @@ async def user_api_key_auth(request: Request, api_key: str) -> UserAPIKeyAuth:
 
 
 def _lease(kwargs: dict[str, Any]) -> str:
-    for holder in (kwargs.get("litellm_params") or {}, kwargs):
-        metadata = holder.get("metadata") or {}
-        lease = metadata.get("user_api_key_user_id")
-        if lease:
-            return str(lease)
-    return ""
+    """The lease the proxy's auth put on the request (where it sits depends on the route:
+    `metadata` for chat, `litellm_metadata` for Responses and Messages)."""
+    holders = [kwargs.get("litellm_params") or {}, kwargs]
+    for holder in holders:
+        for name in ("metadata", "litellm_metadata"):
+            metadata = holder.get(name) or {}
+            lease = metadata.get("user_api_key_user_id") if isinstance(metadata, dict) else None
+            if lease:
+                return str(lease)
+    logged = kwargs.get("standard_logging_object") or {}
+    return str((logged.get("metadata") or {}).get("user_api_key_user_id") or "")
 
 
 def _usage(response: Any) -> dict[str, int]:
@@ -180,7 +185,12 @@ class OpsbenchLimits(CustomLogger):
     ) -> None:
         if user_api_key_dict.user_id:
             await _post(
-                "/failed", {"lease": user_api_key_dict.user_id, "error": _error(original_exception)}
+                "/failed",
+                {
+                    "lease": user_api_key_dict.user_id,
+                    "call_id": str(request_data.get("litellm_call_id") or ""),
+                    "error": _error(original_exception),
+                },
             )
 
 

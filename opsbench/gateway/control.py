@@ -226,7 +226,8 @@ class ControlServer:
             return 200, {}  # refused because revoked: the trial is over anyway
         error = _reported(body.get("error"))
         if error.provider_fault and lease.failure is None:
-            attempts = max(lease.attempts.values(), default=1)
+            call_id = str(body.get("call_id", ""))
+            attempts = lease.attempts.get(call_id) or max(lease.attempts.values(), default=1)
             message = str((body.get("error") or {}).get("message", ""))[:500]
             lease.failure = ProviderCallFailed(
                 f"{self.provider}: {error.kind} after {attempts} attempt(s) through the "

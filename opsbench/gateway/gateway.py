@@ -30,6 +30,7 @@ import hashlib
 import io
 import logging
 import os
+import secrets
 import tarfile
 import time
 import urllib.error
@@ -71,7 +72,8 @@ class GatewaySpec:
     secrets: dict[str, str] | None = None
     """The provider's credentials for the gateway's environment; default: the driver's
     `<PROVIDER>_API_KEY` (and `<PROVIDER>_API_BASE` when no api_base is set)."""
-    start_timeout: float = 180.0
+    start_timeout: float = 600.0
+    """LiteLLM's proxy imports for ~10 CPU-seconds; on a loaded machine, minutes."""
 
 
 @dataclass
@@ -212,6 +214,9 @@ class Gateway:
             **self._secrets(),
             "OPSBENCH_CONTROL_URL": self.control.url,
             "OPSBENCH_CONTROL_TOKEN": self.control.token,
+            # Required for the proxy to boot; never handed out (every request goes
+            # through the custom_auth hook instead).
+            "LITELLM_MASTER_KEY": "sk-" + secrets.token_hex(24),
         }
         self.container = client().containers.create(
             GATEWAY_IMAGE,
@@ -262,7 +267,7 @@ class Gateway:
             time.sleep(0.2)
 
 
-def proxy_config(spec: GatewaySpec, secrets: dict[str, str]) -> dict[str, Any]:
+def proxy_config(spec: GatewaySpec, provider_env: dict[str, str]) -> dict[str, Any]:
     """LiteLLM's proxy config: every alias -> the job's model, no retries of the SDK's
     own, the router retrying `max_retries` times (each attempt behind a driver permit),
     LiteLLM's cooldowns off (the driver's breaker decides), our hooks."""
@@ -276,7 +281,7 @@ def proxy_config(spec: GatewaySpec, secrets: dict[str, str]) -> dict[str, Any]:
     if api_base:
         params["api_base"] = api_base
     key_name = f"{provider.upper().replace('-', '_')}_API_KEY"
-    if key_name in secrets:
+    if key_name in provider_env:
         params["api_key"] = f"os.environ/{key_name}"  # resolved in the gateway: not in here
     names = [spec.model.split("/", 1)[-1], spec.model, *spec.aliases]
     unique = list(dict.fromkeys(names))
