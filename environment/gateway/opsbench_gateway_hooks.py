@@ -127,6 +127,40 @@ def _error(exc: Any) -> dict[str, Any]:
     }
 
 
+_ROUTE_TYPE = "opsbench_call_type"
+_ASYNC_NAMES = {"completion", "responses", "text_completion", "embedding", "anthropic_messages"}
+
+
+def _call_type(value: Any) -> str:
+    """`acompletion`, `completion` and `CallTypes.acompletion` are one call type."""
+    name = str(getattr(value, "value", value) or "").rpartition(".")[2]
+    return name[1:] if name.startswith("a") and name[1:] in _ASYNC_NAMES else name
+
+
+def _route_type(kwargs: dict[str, Any]) -> str:
+    holders = [kwargs, kwargs.get("litellm_params") or {}]
+    for holder in holders:
+        for name in ("metadata", "litellm_metadata"):
+            metadata = holder.get(name)
+            if isinstance(metadata, dict) and metadata.get(_ROUTE_TYPE):
+                return str(metadata[_ROUTE_TYPE])
+    logged = kwargs.get("standard_logging_object") or {}
+    return str((logged.get("metadata") or {}).get(_ROUTE_TYPE) or "")
+
+
+def _logged_call_type(kwargs: dict[str, Any]) -> Any:
+    logged = kwargs.get("standard_logging_object") or {}
+    return kwargs.get("call_type") or logged.get("call_type")
+
+
+def _is_route_call(kwargs: dict[str, Any], call_type: Any) -> bool:
+    """True for the call the route itself makes (each of its attempts), False for a call
+    LiteLLM makes inside it (Anthropic Messages in front of an OpenAI model runs a chat
+    completion inside `anthropic_messages`): one permit and one record per attempt."""
+    route = _route_type(kwargs)
+    return not route or route == _call_type(call_type)
+
+
 class OpsbenchLimits(CustomLogger):
     """Permits before every upstream attempt; outcomes and usage after it."""
 
@@ -134,12 +168,23 @@ class OpsbenchLimits(CustomLogger):
         self, user_api_key_dict: UserAPIKeyAuth, cache: Any, data: dict[str, Any], call_type: Any
     ) -> dict[str, Any]:
         await _post("/call", {"lease": user_api_key_dict.user_id or ""})
+        marked = False
+        for name in ("metadata", "litellm_metadata"):
+            if isinstance(data.get(name), dict):
+                data[name][_ROUTE_TYPE] = _call_type(call_type)
+                marked = True
+        if not marked:
+            data["litellm_metadata"] = {_ROUTE_TYPE: _call_type(call_type)}
         return data
 
     async def async_pre_call_deployment_hook(
         self, kwargs: dict[str, Any], call_type: Any
     ) -> dict[str, Any] | None:
+        if not _is_route_call(kwargs, call_type):
+            return None
         lease = _lease(kwargs)
+        if not lease:
+            print(f"opsbench: no lease on a {call_type} call; kwargs: {sorted(kwargs)}", flush=True)
         answer = await _post(
             "/permit", {"lease": lease, "call_id": str(kwargs.get("litellm_call_id") or "")}
         )
@@ -150,6 +195,8 @@ class OpsbenchLimits(CustomLogger):
     async def async_log_success_event(
         self, kwargs: dict[str, Any], response_obj: Any, start_time: Any, end_time: Any
     ) -> None:
+        if not _is_route_call(kwargs, _logged_call_type(kwargs)):
+            return
         await _post(
             "/record",
             {
@@ -165,6 +212,8 @@ class OpsbenchLimits(CustomLogger):
     async def async_log_failure_event(
         self, kwargs: dict[str, Any], response_obj: Any, start_time: Any, end_time: Any
     ) -> None:
+        if not _is_route_call(kwargs, _logged_call_type(kwargs)):
+            return
         await _post(
             "/record",
             {

@@ -125,11 +125,21 @@ class ControlServer:
             self._by_id[lease.id] = lease
         return lease
 
-    def revoke(self, lease: Lease) -> None:
-        """The key stops working at once; attempts waiting for a permit are refused."""
+    def revoke(self, lease: Lease, drain_timeout: float = 5.0) -> None:
+        """The key stops working at once. The proxy reports attempts' outcomes in the
+        background: wait (up to `drain_timeout`) for those of attempts already made, so
+        the trial's counters are complete; attempts still waiting for a permit are
+        refused, and ones never reported are released with no verdict."""
         with self._lock:
             lease.revoked = True
             self._by_key.pop(lease.key, None)
+        deadline = time.monotonic() + drain_timeout
+        while time.monotonic() < deadline:
+            with self._lock:
+                if not any(k[0] == lease.id for k in self._permits):
+                    break
+            time.sleep(0.05)
+        with self._lock:
             held = [k for k in self._permits if k[0] == lease.id]
             pending = [p for k in held for p in self._permits.pop(k)]
         lease.cancelled.set()

@@ -36,10 +36,16 @@ def request(access: GatewayAccess, protocol: str, key: str | None = None) -> str
             "messages": [{"role": "user", "content": "hi"}],
         }
         headers = ["x-api-key: " + key, "anthropic-version: 2023-06-01"]
-    else:  # a raw path on the gateway (/model/info), or a whole URL elsewhere
-        url = protocol if protocol.startswith("http") else f"{access.base_url}{protocol}"
-        body = {}
+    elif protocol.startswith("http"):  # a whole URL elsewhere (the provider itself)
+        url = protocol
+        body = {"model": access.model, "messages": [{"role": "user", "content": "hi"}]}
         headers = ["Authorization: Bearer " + key]
+    else:  # a GET of a raw path on the gateway: /model/info, /config/yaml
+        auth = shlex.quote("Authorization: Bearer " + key)
+        return (
+            f"curl -sS -m 120 -o /tmp/answer.json -w '%{{http_code}}\\n' -H {auth} "
+            f"{shlex.quote(access.base_url + protocol)}; cat /tmp/answer.json"
+        )
     flags = " ".join(f"-H {shlex.quote(h)}" for h in [*headers, "content-type: application/json"])
     return (
         f"curl -sS -m 120 --connect-timeout 5 -o /tmp/answer.json -w '%{{http_code}}\\n' {flags} "

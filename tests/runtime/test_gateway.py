@@ -85,6 +85,10 @@ def _outputs(commands: Path) -> list[str]:
     return [json.loads(line)["stdout"] for line in commands.read_text().splitlines()]
 
 
+def _header(headers: dict[str, str], name: str) -> str | None:
+    return next((v for k, v in headers.items() if k.lower() == name), None)
+
+
 def _status(url: str, key: str) -> int:
     body = json.dumps({"model": "scripted-gw", "messages": [{"role": "user", "content": "x"}]})
     req = urllib.request.Request(
@@ -128,7 +132,7 @@ def test_three_protocols_with_a_trial_key_that_is_revoked_after(
     # Upstream saw the real key, sent by the gateway; the agent only ever had its own.
     upstream = server.requests[before:]
     assert len(upstream) == 3
-    assert {r.headers.get("Authorization") for r in upstream} == {f"Bearer {real_key}"}
+    assert {_header(r.headers, "authorization") for r in upstream} == {f"Bearer {real_key}"}
     assert [r.path for r in upstream] == [
         "/v1/chat/completions",
         "/v1/responses",
@@ -231,7 +235,9 @@ def test_provider_faults_are_retried_within_budget_and_fail_the_trial_past_it(
     assert second.startswith("200") and "after a dropped connection" in second, second
     usage = result.usage
     assert (usage.calls, usage.retries) == (2, 3), usage
-    assert usage.errors == {"rate_limit": 1, "server_error": 1, "connection": 1}, usage.errors
+    # LiteLLM reports the dropped connection as a connection error or a 5xx: both retryable
+    assert usage.errors["rate_limit"] == 1 and sum(usage.errors.values()) == 3, usage.errors
+    assert set(usage.errors) <= {"rate_limit", "server_error", "connection"}, usage.errors
     # Past budget: three 500s in a row for one call, as for `sre`, a provider_error.
     server.push(error_reply(500), error_reply(500), error_reply(500))
     result, paths = run_task(
