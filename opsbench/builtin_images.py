@@ -20,11 +20,6 @@ VERIFIER_IMAGE = "opsbench-verifier:1"
 VERIFIER_CONTEXT = "verifier"
 """Its build context under `environment/`."""
 
-GATEWAY_IMAGE = "opsbench-gateway:1"
-"""The per-job model gateway (LiteLLM's proxy plus opsbench's hooks), for agents that call
-models from inside the task container. Built on first use, from opsbench-base."""
-GATEWAY_CONTEXT = "gateway"
-
 
 @dataclass(frozen=True)
 class SidecarSpec:

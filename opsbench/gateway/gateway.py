@@ -41,7 +41,6 @@ from typing import Any
 
 import yaml
 
-from opsbench.builtin_images import GATEWAY_IMAGE
 from opsbench.failures import InfraError
 from opsbench.gateway.access import GatewayAccess
 from opsbench.gateway.control import ControlServer, Lease
@@ -50,6 +49,7 @@ from opsbench.models.result import UsageCounters
 from opsbench.providers.errors import ProviderCallFailed
 from opsbench.providers.llm import provider_of
 from opsbench.runtime.docker import client, labels
+from opsbench.runtime.images import GATEWAY_IMAGE
 
 log = logging.getLogger(__name__)
 

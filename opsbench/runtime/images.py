@@ -22,8 +22,6 @@ from typing import Any
 
 from opsbench.builtin_images import (
     BUILTIN_SIDECARS,
-    GATEWAY_CONTEXT,
-    GATEWAY_IMAGE,
     TASK_BASE,
     UPSTREAM_BASE,
     VERIFIER_CONTEXT,
@@ -228,6 +226,14 @@ def ensure_verifier(environment_dir: Path) -> bool:
     ctx = environment_dir / VERIFIER_CONTEXT
     digest = context_digest(ctx, _image_id(TASK_BASE).encode())
     return build(ctx, VERIFIER_IMAGE, digest, buildargs={"BASE": TASK_BASE})
+
+
+GATEWAY_IMAGE = "opsbench-gateway:1"
+"""The per-job model gateway (LiteLLM's proxy plus opsbench's hooks), for agents that call
+models from inside the task container. Built on first use, from opsbench-base. Named here,
+not in `opsbench.builtin_images`: that module ships in every task's grading bundle, so a
+name added there would change every task's checksum."""
+GATEWAY_CONTEXT = "gateway"
 
 
 def ensure_gateway(environment_dir: Path, timeout: float = 1800) -> bool:
