@@ -6,7 +6,9 @@ trial keys and the provider limits:
 
 - `user_api_key_auth` (LiteLLM's `custom_auth`): a key is valid only while the driver
   says so (`POST /auth`); a revoked key is refused at once, there is no cache.
-- `OpsbenchLimits.async_pre_call_hook`: one model call of a trial (`POST /call`).
+  A model call is counted there too (one round trip per request, not two).
+- `OpsbenchLimits.async_pre_call_hook`: marks the route's own call type, so a call
+  LiteLLM nests inside it (Messages in front of an OpenAI model) is not counted twice.
 - `OpsbenchLimits.async_pre_call_deployment_hook`: before every upstream attempt,
   retries included, a permit from the driver (`POST /permit`): its pause file, circuit
   breaker, minimum interval, rate limit and Retry-After hold are the job's, shared with
@@ -70,7 +72,8 @@ async def user_api_key_auth(request: Request, api_key: str) -> UserAPIKeyAuth:
     key = (api_key or "").removeprefix("Bearer ").strip()
     if not key:
         key = request.headers.get("x-api-key", "").strip()  # Anthropic's header
-    answer = await _post("/auth", {"key": key})
+    call = not (path.endswith("/models") or "/models/" in path)
+    answer = await _post("/auth", {"key": key, "call": call})
     if answer.status_code != 200:
         raise HTTPException(status_code=401, detail="invalid or revoked opsbench gateway key")
     return UserAPIKeyAuth(api_key=key, user_id=answer.json()["lease"])
@@ -167,7 +170,6 @@ class OpsbenchLimits(CustomLogger):
     async def async_pre_call_hook(
         self, user_api_key_dict: UserAPIKeyAuth, cache: Any, data: dict[str, Any], call_type: Any
     ) -> dict[str, Any]:
-        await _post("/call", {"lease": user_api_key_dict.user_id or ""})
         marked = False
         for name in ("metadata", "litellm_metadata"):
             if isinstance(data.get(name), dict):

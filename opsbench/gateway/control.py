@@ -5,10 +5,9 @@ The proxy in the gateway container asks this server, over HTTP, about every requ
 
 | route | when | what the driver does |
 | --- | --- | --- |
-| `POST /auth` | every request | the key's lease, while it is not revoked; else 403 |
-| `POST /call` | every request | `usage.calls += 1` |
+| `POST /auth` | every request | the key's lease, while it is not revoked (else 403); a model call counts (`usage.calls`) |
 | `POST /permit` | before every upstream attempt | pause file, then the provider's gate (breaker, interval, rate, Retry-After hold); a repeated call id is a retry |
-| `POST /record` | after every attempt | the gate learns the outcome; tokens, cost, errors by kind |
+| `POST /record` | after every attempt | the gate learns the outcome; tokens, cost, errors by kind (an attempt retried without a record is a failure of kind `other`) |
 | `POST /failed` | a call failed for good | the trial's `failure` (a provider error) |
 
 So the limits are not copied into the proxy: they are the very `ProviderGate` objects the
@@ -37,6 +36,7 @@ from opsbench.models.provider import ProviderSettings
 from opsbench.models.result import UsageCounters
 from opsbench.providers.errors import (
     ErrorClass,
+    ErrorKind,
     ProviderCallFailed,
     classify_reported,
 )
@@ -162,7 +162,12 @@ class ControlServer:
         if path == "/auth":
             with self._lock:
                 found = self._by_key.get(str(body.get("key", "")))
-            return (200, {"lease": found.id}) if found else (403, {"error": "unknown key"})
+            if found is None:
+                return 403, {"error": "unknown key"}
+            if body.get("call"):  # a model call (not a listing): one round trip, not two
+                with _usage_lock:
+                    found.usage.calls += 1
+            return 200, {"lease": found.id}
         if path == "/record":
             return self._record(body)
         if path == "/failed":
@@ -170,10 +175,6 @@ class ControlServer:
         lease = self._active(str(body.get("lease", "")))
         if lease is None:
             return 403, {"error": "no such lease, or revoked"}
-        if path == "/call":
-            with _usage_lock:
-                lease.usage.calls += 1
-            return 200, {}
         if path == "/permit":
             return self._permit(lease, str(body.get("call_id", "")))
         return 404, {"error": f"no route {path}"}
@@ -183,9 +184,17 @@ class ControlServer:
         with self._lock:
             lease.attempts[call_id] = lease.attempts.get(call_id, 0) + 1
             retry = lease.attempts[call_id] > 1
+            unreported = list(self._permits.pop((lease.id, call_id), ()))
         if retry:
             with _usage_lock:
                 lease.usage.retries += 1
+        for permit in unreported:
+            # LiteLLM retried an attempt whose failure it never reported (a dropped
+            # connection, for one): it failed, of a kind the driver was not told.
+            self.gate.record(permit, CallOutcome.FAILURE)
+            with _usage_lock:
+                key = ErrorKind.OTHER.value
+                lease.usage.errors[key] = lease.usage.errors.get(key, 0) + 1
         try:
             wait_while_paused(self.settings, lease.cancelled)
             permit = self.gate.acquire(lease.cancelled)

@@ -53,14 +53,15 @@ def test_a_key_is_valid_from_issue_to_revoke_and_only_with_the_gateway_token(
     assert post(control, "/auth", {"key": "sk-opsbench-made-up"}) == 403
     control.revoke(lease)
     assert post(control, "/auth", {"key": lease.key}) == 403
-    assert post(control, "/call", {"lease": lease.id}) == 403
+    assert post(control, "/permit", {"lease": lease.id, "call_id": "c"}) == 403
 
 
 def test_usage_retries_and_errors_land_in_the_trial_counters(control: ControlServer) -> None:
     usage = UsageCounters()
     lease = control.issue("t__1", usage)
     error = {"name": "RateLimitError", "status": 429, "message": "slow", "headers": {}}
-    assert post(control, "/call", {"lease": lease.id}) == 200
+    assert post(control, "/auth", {"key": lease.key, "call": True}) == 200
+    assert post(control, "/auth", {"key": lease.key, "call": False}) == 200  # a listing
     assert post(control, "/permit", {"lease": lease.id, "call_id": "c1"}) == 200
     post(control, "/record", {"lease": lease.id, "call_id": "c1", "ok": False, "error": error})
     assert post(control, "/permit", {"lease": lease.id, "call_id": "c1"}) == 200
@@ -83,6 +84,15 @@ def test_failures_feed_the_shared_breaker_and_a_final_one_is_a_provider_error(
     post(control, "/failed", {"lease": lease.id, "error": error})
     assert isinstance(lease.failure, ProviderCallFailed)
     assert "server_error after 2 attempt(s)" in str(lease.failure)
+
+
+def test_an_attempt_retried_without_a_report_is_a_failure(control: ControlServer) -> None:
+    usage = UsageCounters()
+    lease = control.issue("t__1", usage)
+    assert post(control, "/permit", {"lease": lease.id, "call_id": "c1"}) == 200
+    assert post(control, "/permit", {"lease": lease.id, "call_id": "c1"}) == 200  # no record
+    post(control, "/record", {"lease": lease.id, "call_id": "c1", "ok": True})
+    assert (usage.retries, usage.errors) == (1, {"other": 1})
 
 
 def test_an_agent_fault_is_not_a_provider_error(control: ControlServer) -> None:
