@@ -10,6 +10,11 @@ on the spacing between requests.
     ...
     server.requests[0].body["messages"]
 
+It also answers `POST /v1/responses` (the OpenAI Responses API) from the same queue, a
+chat reply converted (`responses_body`), and `drop_reply()` closes the connection without
+an answer. `FakeOpenAIServer(host=docker_bridge_address())` listens where containers on a
+non-isolated network (the model gateway's egress network) reach the test process.
+
 Use the `openai_server` fixture (import it into a conftest.py), or `FakeOpenAIServer`
 as a context manager. Point the provider layer at it with
 `ProviderSettings(api_base=server.url, ...)` and any `OPENAI_API_KEY`. Timing tests should
