@@ -7,7 +7,7 @@ The proxy in the gateway container asks this server, over HTTP, about every requ
 | --- | --- | --- |
 | `POST /auth` | every request | the key's lease, while it is not revoked (else 403); a model call counts (`usage.calls`) |
 | `POST /permit` | before every upstream attempt | pause file, then the provider's gate (breaker, interval, rate, Retry-After hold); a repeated call id is a retry |
-| `POST /record` | after every attempt | the gate learns the outcome; tokens, cost, errors by kind (an attempt retried without a record is a failure of kind `other`) |
+| `POST /record` | after every attempt | the gate learns the outcome; tokens, cost, errors by kind (attempts never reported are failures of kind `other`, counted at revoke) |
 | `POST /failed` | a call failed for good | the trial's `failure` (a provider error) |
 
 So the limits are not copied into the proxy: they are the very `ProviderGate` objects the
@@ -68,6 +68,12 @@ class Lease:
     failure: ProviderCallFailed | None = None
     """Set when a call failed after every retry (or on an error retrying cannot fix)."""
     attempts: dict[str, int] = field(default_factory=dict)
+    """Upstream attempts per call (permits granted)."""
+    reported: dict[str, int] = field(default_factory=dict)
+    """Attempts per call whose outcome the proxy reported."""
+
+    def unreported(self) -> int:
+        return sum(max(0, n - self.reported.get(c, 0)) for c, n in self.attempts.items())
 
 
 class ControlServer:
@@ -136,12 +142,20 @@ class ControlServer:
         deadline = time.monotonic() + drain_timeout
         while time.monotonic() < deadline:
             with self._lock:
-                if not any(k[0] == lease.id for k in self._permits):
+                if lease.unreported() == 0:
                     break
             time.sleep(0.05)
         with self._lock:
             held = [k for k in self._permits if k[0] == lease.id]
             pending = [p for k in held for p in self._permits.pop(k)]
+            # LiteLLM does not report every failed attempt it retries (a dropped
+            # connection, say): an attempt with no outcome that was followed by another,
+            # or never answered, failed; of a kind the driver was not told.
+            missing = lease.unreported() if lease.attempts else 0
+        if missing:
+            with _usage_lock:
+                key = ErrorKind.OTHER.value
+                lease.usage.errors[key] = lease.usage.errors.get(key, 0) + missing
         lease.cancelled.set()
         for permit in pending:  # attempts cut off mid-flight: no verdict on the provider
             self.gate.record(permit, CallOutcome.NEUTRAL)
@@ -184,17 +198,9 @@ class ControlServer:
         with self._lock:
             lease.attempts[call_id] = lease.attempts.get(call_id, 0) + 1
             retry = lease.attempts[call_id] > 1
-            unreported = list(self._permits.pop((lease.id, call_id), ()))
         if retry:
             with _usage_lock:
                 lease.usage.retries += 1
-        for permit in unreported:
-            # LiteLLM retried an attempt whose failure it never reported (a dropped
-            # connection, for one): it failed, of a kind the driver was not told.
-            self.gate.record(permit, CallOutcome.FAILURE)
-            with _usage_lock:
-                key = ErrorKind.OTHER.value
-                lease.usage.errors[key] = lease.usage.errors.get(key, 0) + 1
         try:
             wait_while_paused(self.settings, lease.cancelled)
             permit = self.gate.acquire(lease.cancelled)
@@ -218,7 +224,11 @@ class ControlServer:
 
     def _record(self, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
         lease = self._known(str(body.get("lease", "")))
-        permit = self._take_permit(str(body.get("lease", "")), str(body.get("call_id", "")))
+        call_id = str(body.get("call_id", ""))
+        permit = self._take_permit(str(body.get("lease", "")), call_id)
+        if lease is not None:
+            with self._lock:
+                lease.reported[call_id] = lease.reported.get(call_id, 0) + 1
         if body.get("ok"):
             self.gate.record(permit, CallOutcome.SUCCESS)
             if lease is not None:

@@ -92,6 +92,7 @@ def test_an_attempt_retried_without_a_report_is_a_failure(control: ControlServer
     assert post(control, "/permit", {"lease": lease.id, "call_id": "c1"}) == 200
     assert post(control, "/permit", {"lease": lease.id, "call_id": "c1"}) == 200  # no record
     post(control, "/record", {"lease": lease.id, "call_id": "c1", "ok": True})
+    control.revoke(lease, drain_timeout=0.2)
     assert (usage.retries, usage.errors) == (1, {"other": 1})
 
 
