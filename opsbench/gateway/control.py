@@ -275,6 +275,9 @@ class ControlServer:
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            # TCP_NODELAY: headers and body go out as separate writes, and with Nagle's
+            # algorithm each answer waited ~40 ms for the client's delayed ACK.
+            disable_nagle_algorithm = True
 
             def do_POST(self) -> None:
                 length = int(self.headers.get("Content-Length") or 0)
