@@ -233,6 +233,9 @@ class FakeOpenAIServer:
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            # Headers and body are separate writes: without TCP_NODELAY a kept-alive
+            # client's delayed ACK holds each answer ~40 ms, which no real API does.
+            disable_nagle_algorithm = True
 
             def do_POST(self) -> None:
                 arrived = time.monotonic()
