@@ -25,6 +25,7 @@ image only (LiteLLM's proxy and httpx are installed there, opsbench is not).
 from __future__ import annotations
 
 import os
+import socket
 from typing import Any
 
 import httpx
@@ -39,6 +40,10 @@ def _control() -> httpx.AsyncClient:
     global _client
     if _client is None:
         _client = httpx.AsyncClient(
+            # TCP_NODELAY: small request writes must not wait for the driver's delayed ACK.
+            transport=httpx.AsyncHTTPTransport(
+                socket_options=[(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)]
+            ),
             base_url=os.environ["OPSBENCH_CONTROL_URL"],
             headers={"Authorization": "Bearer " + os.environ["OPSBENCH_CONTROL_TOKEN"]},
             timeout=httpx.Timeout(None, connect=10.0),
