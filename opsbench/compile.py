@@ -141,12 +141,21 @@ def _o11y_copy() -> dict[str, bytes]:
     return {O11Y_BUNDLE: _zip(members)}
 
 
+_NOT_TASK_CONTEXTS = frozenset({"gateway"})
+"""Build contexts under environment/ that no task image is built from."""
+
+
 @cache
 def _shared_context_digest(environment_dir: Path) -> str:
-    """Digest of shared build contexts (base image, sidecars): they shape every task."""
+    """Digest of shared build contexts (base image, sidecars): they shape every task.
+    The model gateway's context does not (it runs beside trials, never in a task's
+    image), so editing it leaves every task's checksum alone."""
     h = hashlib.sha256()
     if environment_dir.is_dir():
-        for path in sorted(p for p in environment_dir.rglob("*") if p.is_file()):
+        files = (p for p in environment_dir.rglob("*") if p.is_file())
+        for path in sorted(
+            p for p in files if p.relative_to(environment_dir).parts[0] not in _NOT_TASK_CONTEXTS
+        ):
             h.update(str(path.relative_to(environment_dir)).encode() + b"\0")
             h.update(path.read_bytes() + b"\0")
     return h.hexdigest()

@@ -195,6 +195,10 @@ def execute(
             report = run_all(items, run_one, n_concurrent, cancel, pause, display)
     finally:
         runner.close()
+        from opsbench.gateway.jobs import close_gateways
+
+        for setup in setups:  # the model gateways their trials started, if any
+            close_gateways(setup.job.name)
     for setup in setups:  # what an engine outage hid from every teardown
         sweep_own(setup.job.name)
     for setup in setups:

@@ -10,7 +10,8 @@ class GatewayAccess:
     """One trial's way to the gateway, as seen from inside the task container.
 
     `api_key` is the trial's virtual key: valid from the agent phase's start until the
-    trial ends, and useless anywhere else. The protocol paths under `base_url` are the
+    agent phase ends (revoked then, so nothing the agent left running calls a model while
+    the trial is graded), and useless anywhere else. The protocol paths under `base_url` are the
     gateway's: OpenAI chat and Responses under `{base_url}/v1`, Anthropic Messages
     under `{base_url}` (`/v1/messages`).
     """

@@ -114,7 +114,7 @@ def _from_client_library(exc: BaseException) -> bool:
     return module.split(".")[0] in {"litellm", "openai", "httpx", "httpcore", "anthropic"}
 
 
-def _kind(exc: BaseException, name: str, status: Any, message: str) -> ErrorKind:  # noqa: C901
+def _kind(exc: BaseException | None, name: str, status: Any, message: str) -> ErrorKind:  # noqa: C901
     if name == "ContextWindowExceededError":
         return ErrorKind.CONTEXT_LENGTH
     if name == "ContentPolicyViolationError":
@@ -146,9 +146,22 @@ def _kind(exc: BaseException, name: str, status: Any, message: str) -> ErrorKind
     return ErrorKind.OTHER
 
 
+def classify_reported(
+    name: str, status: int | None, message: str, headers: Mapping[str, str]
+) -> ErrorClass:
+    """The kind of a failure another process saw and reported by its parts (the model
+    gateway's proxy: exception class name, HTTP status, message, Retry-After headers)."""
+    kind = _kind(None, name, status, message.lower())
+    retry_after = _retry_after({k.lower(): v for k, v in headers.items()})
+    return ErrorClass(kind, retry_after if kind in RETRYABLE else None)
+
+
 def retry_after_seconds(exc: BaseException) -> float | None:
     """Retry-After from the error's response headers (seconds, ms, or an HTTP date)."""
-    headers = _headers(exc)
+    return _retry_after(_headers(exc))
+
+
+def _retry_after(headers: Mapping[str, str]) -> float | None:
     if not headers:
         return None
     raw_ms = headers.get("retry-after-ms")

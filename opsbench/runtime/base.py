@@ -149,6 +149,13 @@ class TrialEnvironment(ABC):
     def teardown(self) -> None:
         """Remove everything the environment holds. Idempotent; never raises."""
 
+    def connect(self, container: str, alias: str) -> None:
+        """Join an outside container (the job's model gateway) to the trial's network,
+        reachable there as `alias`; teardown disconnects it and never removes it."""
+        from opsbench.failures import InfraError
+
+        raise InfraError(f"the {type(self).__name__} runtime cannot join the model gateway")
+
 
 class Runtime(ABC):
     """Where trial environments run. Stateless across trials: one instance may serve

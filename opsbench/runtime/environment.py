@@ -89,6 +89,9 @@ class DockerEnvironment(TrialEnvironment):
         self._verifier_started: Future[None] | None = None
         self.isolation: isolation.Isolation | None = None
         self.disk_watch: disk.DiskWatch | None = None
+        self._joined: list[str] = []
+        """Outside containers joined to the network (the model gateway): disconnected,
+        never removed, at teardown."""
 
     # ----------------------------------------------------------------- start
 
@@ -270,6 +273,16 @@ class DockerEnvironment(TrialEnvironment):
             error=str(state.get("Error") or ""),
         )
 
+    def connect(self, container: str, alias: str) -> None:
+        if self.network is None:
+            raise InfraError("the trial environment was not provisioned")
+        try:
+            self.network.connect(container, aliases=[alias])
+        except Exception as exc:
+            raise InfraError(f"joining {alias} to the trial network: {exc}") from exc
+        self._joined.append(container)
+        self.say(f"{alias} joined the trial network")
+
     def freeze(self) -> None:
         """Stop the agent from acting (timeout, cancel): no more execs through its handle."""
         for handle in self._agent_handles:
@@ -297,6 +310,12 @@ class DockerEnvironment(TrialEnvironment):
         engine.sweep_trial(self.plan.job, self.plan.trial)  # made during an outage, unknown
         isolation.release(self.isolation)
         if self.network is not None:
+            for joined in self._joined:  # the network cannot go while they are on it
+                try:
+                    self.network.disconnect(joined, force=True)
+                except Exception as exc:
+                    log.warning("teardown: disconnecting %s: %s", joined[:12], exc)
+            self._joined.clear()
             try:
                 self.network.remove()
             except docker.errors.NotFound:

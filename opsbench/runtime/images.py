@@ -228,6 +228,28 @@ def ensure_verifier(environment_dir: Path) -> bool:
     return build(ctx, VERIFIER_IMAGE, digest, buildargs={"BASE": TASK_BASE})
 
 
+GATEWAY_IMAGE = "opsbench-gateway:1"
+"""The per-job model gateway (LiteLLM's proxy plus opsbench's hooks), for agents that call
+models from inside the task container. Built on first use, from opsbench-base. Named here,
+not in `opsbench.builtin_images`: that module ships in every task's grading bundle, so a
+name added there would change every task's checksum."""
+GATEWAY_CONTEXT = "gateway"
+
+
+def ensure_gateway(environment_dir: Path, timeout: float = 1800) -> bool:
+    """Build the model gateway image on top of opsbench-base (pip installs LiteLLM's
+    proxy: minutes the first time, then cached by its context); True if built."""
+    import docker.errors
+
+    ctx = environment_dir / GATEWAY_CONTEXT
+    try:
+        base_id = _image_id(TASK_BASE)
+    except docker.errors.ImageNotFound as exc:
+        raise InfraError(f"{TASK_BASE} is missing: run `opsbench preflight`") from exc
+    digest = context_digest(ctx, base_id.encode())
+    return build(ctx, GATEWAY_IMAGE, digest, timeout=timeout, buildargs={"BASE": TASK_BASE})
+
+
 def _image_id(tag: str) -> str:
     image: Any = client().images.get(tag)
     return str(image.id)

@@ -11,11 +11,13 @@ from __future__ import annotations
 import asyncio
 import inspect
 import threading
+from collections.abc import Callable
 from typing import Any
 
-from opsbench.agent import AgentConfig, AgentContext, resolve_agent
+from opsbench.agent import Agent, AgentConfig, AgentContext, resolve_agent
 from opsbench.failures import AgentError, AgentTimeout, Cancelled, TrialFailure
 from opsbench.sandbox import AuditedSandbox, Sandbox
+from opsbench.trial.gateway import close_lease, open_lease
 from opsbench.trial.state import TrialState
 
 
@@ -48,6 +50,36 @@ def run_agent(state: TrialState, sandbox: Sandbox) -> None:
         extra={"provider_settings": dict(cfg.provider_settings), "seed": cfg.seed},
     )
     timeout = state.spec.environment.timeouts.agent_sec * cfg.agent_timeout_multiplier
+    opened = open_lease(state, agent_cls)  # the model gateway, for agents that use it
+    try:
+        if opened is not None:
+            context.gateway = opened[1].access
+        lease = opened[1] if opened is not None else None
+        _run(
+            state,
+            agent,
+            instruction,
+            audited,
+            context,
+            timeout,
+            lambda: lease.failure if lease else None,
+        )
+    finally:
+        close_lease(state, opened)
+
+
+def _run(
+    state: TrialState,
+    agent: Agent,
+    instruction: str,
+    audited: Sandbox,
+    context: AgentContext,
+    timeout: float,
+    failure: Callable[[], Exception | None],
+) -> None:
+    """Run the agent in its own thread; a model call failed for good behind the gateway
+    (`failure`) ends it as `ProviderCallFailed` ends the built-in agent."""
+    cfg = state.config
     box: dict[str, BaseException] = {}
 
     def target() -> None:
@@ -60,7 +92,10 @@ def run_agent(state: TrialState, sandbox: Sandbox) -> None:
 
     thread = threading.Thread(target=target, name=f"agent-{cfg.trial_name}", daemon=True)
     thread.start()
-    _wait(state, thread, timeout, context)
+    _wait(state, thread, timeout, context, failure)
+    provider_failure = failure()
+    if provider_failure is not None:
+        raise provider_failure
     if "error" in box:
         exc = box["error"]
         if isinstance(exc, TrialFailure):
@@ -72,11 +107,22 @@ async def _awaited(awaitable: Any) -> None:
     await awaitable
 
 
-def _wait(state: TrialState, thread: threading.Thread, timeout: float, ctx: AgentContext) -> None:
+def _wait(
+    state: TrialState,
+    thread: threading.Thread,
+    timeout: float,
+    ctx: AgentContext,
+    failure: Callable[[], Exception | None],
+) -> None:
     waited = 0.0
     while thread.is_alive():
         thread.join(0.1)
         waited += 0.1
+        provider_failure = failure()
+        if provider_failure is not None:  # as `sre` stops on ProviderCallFailed
+            ctx.cancelled.set()
+            _freeze(state)
+            raise provider_failure
         if state.cancel.is_set():
             ctx.cancelled.set()
             _freeze(state)

@@ -10,6 +10,11 @@ on the spacing between requests.
     ...
     server.requests[0].body["messages"]
 
+It also answers `POST /v1/responses` (the OpenAI Responses API) from the same queue, a
+chat reply converted (`responses_body`), and `drop_reply()` closes the connection without
+an answer. `FakeOpenAIServer(host=docker_bridge_address())` listens where containers on a
+non-isolated network (the model gateway's egress network) reach the test process.
+
 Use the `openai_server` fixture (import it into a conftest.py), or `FakeOpenAIServer`
 as a context manager. Point the provider layer at it with
 `ProviderSettings(api_base=server.url, ...)` and any `OPENAI_API_KEY`. Timing tests should
@@ -143,6 +148,15 @@ def error_reply(
     return Reply(status=status, body=body, headers=headers)
 
 
+DROP = -1
+"""`Reply.status` that closes the connection without answering (a dropped connection)."""
+
+
+def drop_reply() -> Reply:
+    """The connection is closed after the request is read, with no response at all."""
+    return Reply(status=DROP)
+
+
 def slow_reply(seconds: float, then: Reply | None = None) -> Reply:
     """`then` (a text reply by default) sent only after `seconds`: times out a short client."""
     reply = then or text_reply("slow answer")
@@ -152,7 +166,9 @@ def slow_reply(seconds: float, then: Reply | None = None) -> Reply:
 class FakeOpenAIServer:
     """A threaded HTTP server answering from `push`ed replies, recording each request."""
 
-    def __init__(self) -> None:
+    def __init__(self, host: str = "127.0.0.1") -> None:
+        """`host`: where to listen; a container reaches the test process on the docker
+        bridge's gateway address (`docker_bridge_address()`), not on loopback."""
         self._replies: deque[Reply] = deque()
         self._lock = threading.Lock()
         self.requests: list[RecordedRequest] = []
@@ -160,7 +176,7 @@ class FakeOpenAIServer:
             500, "fake server: script exhausted", error_type="script_exhausted"
         )
         self._stopping = threading.Event()
-        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), self._handler_class())
+        self._httpd = ThreadingHTTPServer((host, 0), self._handler_class())
         self._httpd.daemon_threads = True
         self._thread = threading.Thread(
             target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
@@ -217,6 +233,9 @@ class FakeOpenAIServer:
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            # Headers and body are separate writes: without TCP_NODELAY a kept-alive
+            # client's delayed ACK holds each answer ~40 ms, which no real API does.
+            disable_nagle_algorithm = True
 
             def do_POST(self) -> None:
                 arrived = time.monotonic()
@@ -229,10 +248,18 @@ class FakeOpenAIServer:
                 recorded = RecordedRequest(
                     path=self.path, body=body, headers=dict(self.headers.items()), arrived=arrived
                 )
-                if not self.path.rstrip("/").endswith("/chat/completions"):
+                route = self.path.rstrip("/")
+                if not route.endswith(("/chat/completions", "/responses")):
                     self._send(error_reply(404, f"no route {self.path}", error_type="not_found"))
                     return
                 reply = server._next(recorded)
+                if reply.status == DROP:
+                    self.close_connection = True
+                    with contextlib.suppress(OSError):
+                        self.connection.shutdown(2)  # SHUT_RDWR: no status line, nothing
+                    return
+                if route.endswith("/responses") and reply.status == 200:
+                    reply = Reply(200, responses_body(reply.body), reply.headers, reply.delay)
                 if reply.status == 200 and "model" in reply.body:
                     # Real APIs name the model that answered; echo the requested one.
                     reply = Reply(
@@ -262,6 +289,59 @@ class FakeOpenAIServer:
                 pass
 
         return Handler
+
+
+def responses_body(chat: dict[str, Any]) -> dict[str, Any]:
+    """A scripted chat completion as an OpenAI Responses API object (text and tool calls)."""
+    message = (chat.get("choices") or [{}])[0].get("message") or {}
+    output: list[dict[str, Any]] = []
+    if message.get("content"):
+        output.append(
+            {
+                "type": "message",
+                "id": f"msg_fake_{next(_ids)}",
+                "status": "completed",
+                "role": "assistant",
+                "content": [{"type": "output_text", "text": message["content"], "annotations": []}],
+            }
+        )
+    for call in message.get("tool_calls") or []:
+        output.append(
+            {
+                "type": "function_call",
+                "id": f"fc_fake_{next(_ids)}",
+                "call_id": call["id"],
+                "name": call["function"]["name"],
+                "arguments": call["function"]["arguments"],
+                "status": "completed",
+            }
+        )
+    usage = chat.get("usage") or {}
+    return {
+        "id": f"resp_fake_{next(_ids)}",
+        "object": "response",
+        "created_at": int(time.time()),
+        "status": "completed",
+        "model": chat.get("model", "fake-model"),
+        "output": output,
+        "usage": {
+            "input_tokens": usage.get("prompt_tokens", 0),
+            "output_tokens": usage.get("completion_tokens", 0),
+            "total_tokens": usage.get("total_tokens", 0),
+        },
+    }
+
+
+def docker_bridge_address() -> str:
+    """The host's address on Docker's default bridge (docker0): containers on any
+    non-isolated network reach a server listening there."""
+    import docker
+
+    network = docker.from_env().networks.get("bridge")
+    for entry in (network.attrs.get("IPAM") or {}).get("Config") or []:
+        if entry.get("Gateway") and ":" not in entry["Gateway"]:
+            return str(entry["Gateway"])
+    raise RuntimeError("docker's default bridge has no IPv4 gateway address")
 
 
 @pytest.fixture
