@@ -55,6 +55,7 @@ def run_agent(state: TrialState, sandbox: Sandbox) -> None:
     instruction = instruction_for(state)
     state.paths.instruction.write_text(instruction, encoding="utf-8")
     audited = AuditedSandbox(sandbox, state.paths.commands)
+    timeout = state.spec.environment.timeouts.agent_sec * cfg.agent_timeout_multiplier
     context = AgentContext(
         task_id=cfg.task_id,
         config=agent.config,
@@ -62,9 +63,12 @@ def run_agent(state: TrialState, sandbox: Sandbox) -> None:
         task_dir=state.task.dir,
         scenario_time=cfg.scenario_time.isoformat(),
         usage=state.usage,
-        extra={"provider_settings": dict(cfg.provider_settings), "seed": cfg.seed},
+        extra={
+            "provider_settings": dict(cfg.provider_settings),
+            "seed": cfg.seed,
+            "agent_timeout_sec": timeout,
+        },
     )
-    timeout = state.spec.environment.timeouts.agent_sec * cfg.agent_timeout_multiplier
     box: dict[str, BaseException] = {}
 
     def target() -> None:

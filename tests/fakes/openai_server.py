@@ -149,18 +149,150 @@ def slow_reply(seconds: float, then: Reply | None = None) -> Reply:
     return Reply(status=reply.status, body=reply.body, headers=reply.headers, delay=seconds)
 
 
+# --------------------------------------------------------------------------- streaming
+
+_SSE = "_sse_events"
+_SSE_DONE = "_sse_done"
+"""Keys of a `Reply.body` sent as server-sent events instead of one JSON body."""
+
+
+def _sse_bytes(events: list[dict[str, Any]], *, done: bool) -> bytes:
+    """Chat streams end with `[DONE]`; Responses API events name their type."""
+    out = []
+    for event in events:
+        kind = event.get("type")
+        if kind and not done:
+            out.append(f"event: {kind}\n")
+        out.append(f"data: {json.dumps(event)}\n\n")
+    if done:
+        out.append("data: [DONE]\n\n")
+    return "".join(out).encode()
+
+
+def as_chat_stream(reply: Reply) -> Reply:
+    """A scripted chat completion as the `stream: true` chunks a real server sends."""
+    body = reply.body
+    choice = body["choices"][0]
+    message = choice["message"]
+    base = {k: body[k] for k in ("id", "created", "model")} | {"object": "chat.completion.chunk"}
+    delta: dict[str, Any] = {"role": "assistant"}
+    if message.get("reasoning_content"):
+        delta["reasoning_content"] = message["reasoning_content"]
+    if message.get("content"):
+        delta["content"] = message["content"]
+    if message.get("tool_calls"):
+        delta["tool_calls"] = [{"index": i, **call} for i, call in enumerate(message["tool_calls"])]
+    events = [
+        {**base, "choices": [{"index": 0, "delta": delta, "finish_reason": None}]},
+        {**base, "choices": [{"index": 0, "delta": {}, "finish_reason": choice["finish_reason"]}]},
+        {**base, "choices": [], "usage": body.get("usage")},
+    ]
+    return Reply(reply.status, {_SSE: events}, reply.headers, 0.0)
+
+
+def as_response(reply: Reply, stream: bool) -> Reply:
+    """A scripted chat completion as an OpenAI Responses API answer (`/v1/responses`):
+    text becomes a `message` output item, each tool call a `function_call` item."""
+    if reply.status != 200:
+        return reply
+    body = reply.body
+    message = body["choices"][0]["message"]
+    usage = body.get("usage") or {}
+    items: list[dict[str, Any]] = []
+    if message.get("content"):
+        items.append(
+            {
+                "type": "message",
+                "id": f"msg_{next(_ids)}",
+                "role": "assistant",
+                "status": "completed",
+                "content": [{"type": "output_text", "text": message["content"], "annotations": []}],
+            }
+        )
+    for call in message.get("tool_calls") or []:
+        items.append(
+            {
+                "type": "function_call",
+                "id": f"fc_{next(_ids)}",
+                "call_id": call["id"],
+                "name": call["function"]["name"],
+                "arguments": call["function"]["arguments"],
+                "status": "completed",
+            }
+        )
+    response = {
+        "id": f"resp_{next(_ids)}",
+        "object": "response",
+        "created_at": body["created"],
+        "model": body["model"],
+        "status": "completed",
+        "output": items,
+        "usage": {
+            "input_tokens": usage.get("prompt_tokens", 0),
+            "output_tokens": usage.get("completion_tokens", 0),
+            "total_tokens": usage.get("total_tokens", 0),
+        },
+    }
+    if not stream:
+        return Reply(200, response, reply.headers, 0.0)
+    events: list[dict[str, Any]] = [
+        {
+            "type": "response.created",
+            "response": {**response, "status": "in_progress", "output": []},
+        }
+    ]
+    for index, item in enumerate(items):
+        events.append({"type": "response.output_item.added", "output_index": index, "item": item})
+        if item["type"] == "message":
+            text = item["content"][0]["text"]
+            events.append(
+                {
+                    "type": "response.output_text.delta",
+                    "output_index": index,
+                    "item_id": item["id"],
+                    "content_index": 0,
+                    "delta": text,
+                }
+            )
+        events.append({"type": "response.output_item.done", "output_index": index, "item": item})
+    events.append({"type": "response.completed", "response": response})
+    return Reply(200, {_SSE: events, _SSE_DONE: False}, reply.headers, 0.0)
+
+
+def _shaped(reply: Reply, route: str, body: dict[str, Any]) -> Reply:
+    """The scripted reply as the request asked for it: the requested model echoed (real
+    APIs name the model that answered), streamed, or in the Responses API's shape."""
+    if reply.status == 200 and "model" in reply.body:
+        reply = Reply(
+            reply.status,
+            {**reply.body, "model": body.get("model", "fake-model")},
+            reply.headers,
+            reply.delay,
+        )
+    delay = reply.delay
+    if route.endswith("/responses"):
+        reply = as_response(reply, bool(body.get("stream")))
+    elif body.get("stream") and reply.status == 200:
+        reply = as_chat_stream(reply)
+    return Reply(reply.status, reply.body, reply.headers, delay)
+
+
 class FakeOpenAIServer:
     """A threaded HTTP server answering from `push`ed replies, recording each request."""
 
-    def __init__(self) -> None:
+    def __init__(self, host: str = "127.0.0.1") -> None:
+        """`host="0.0.0.0"` lets containers reach it at their network's gateway address."""
         self._replies: deque[Reply] = deque()
         self._lock = threading.Lock()
         self.requests: list[RecordedRequest] = []
+        self.side_requests: list[tuple[Callable[[dict[str, Any]], bool], Reply]] = []
+        """(matches a request body, the reply it gets): requests a CLI sends besides its
+        agent loop (a session title) are answered here, never from the script queue."""
         self.default: Callable[[], Reply] = lambda: error_reply(
             500, "fake server: script exhausted", error_type="script_exhausted"
         )
         self._stopping = threading.Event()
-        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), self._handler_class())
+        self._httpd = ThreadingHTTPServer((host, 0), self._handler_class())
         self._httpd.daemon_threads = True
         self._thread = threading.Thread(
             target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
@@ -188,7 +320,12 @@ class FakeOpenAIServer:
     def url(self) -> str:
         """The base URL to pass as `api_base` (…/v1)."""
         host, port = self._httpd.server_address[:2]
+        host = "127.0.0.1" if host == "0.0.0.0" else host
         return f"http://{host!s}:{port}/v1"
+
+    @property
+    def port(self) -> int:
+        return int(self._httpd.server_address[1])
 
     # ------------------------------------------------------------------ script
 
@@ -208,6 +345,9 @@ class FakeOpenAIServer:
     def _next(self, request: RecordedRequest) -> Reply:
         with self._lock:
             self.requests.append(request)
+            for matches, reply in self.side_requests:
+                if matches(request.body):
+                    return reply
             if self._replies:
                 return self._replies.popleft()
         return self.default()
@@ -229,27 +369,34 @@ class FakeOpenAIServer:
                 recorded = RecordedRequest(
                     path=self.path, body=body, headers=dict(self.headers.items()), arrived=arrived
                 )
-                if not self.path.rstrip("/").endswith("/chat/completions"):
+                route = self.path.split("?")[0].rstrip("/")
+                if not route.endswith(("/chat/completions", "/responses")):
                     self._send(error_reply(404, f"no route {self.path}", error_type="not_found"))
                     return
-                reply = server._next(recorded)
-                if reply.status == 200 and "model" in reply.body:
-                    # Real APIs name the model that answered; echo the requested one.
-                    reply = Reply(
-                        reply.status,
-                        {**reply.body, "model": body.get("model", "fake-model")},
-                        reply.headers,
-                        reply.delay,
-                    )
+                reply = _shaped(server._next(recorded), route, body)
                 if reply.delay and server._stopping.wait(reply.delay):
                     return
                 self._send(reply)
 
+            def do_GET(self) -> None:  # CLIs list models before they start
+                route = self.path.split("?")[0].rstrip("/")
+                if route.endswith("/models"):
+                    body = {"object": "list", "data": [{"id": "fake-model", "object": "model"}]}
+                    self._send(Reply(body=body))
+                    return
+                self._send(error_reply(404, f"no route {self.path}", error_type="not_found"))
+
             def _send(self, reply: Reply) -> None:
-                payload = json.dumps(reply.body).encode()
+                events = reply.body.get(_SSE)
+                if events is not None:
+                    payload = _sse_bytes(events, done=reply.body.get(_SSE_DONE, True))
+                    content_type = "text/event-stream"
+                else:
+                    payload = json.dumps(reply.body).encode()
+                    content_type = "application/json"
                 try:
                     self.send_response(reply.status)
-                    self.send_header("Content-Type", "application/json")
+                    self.send_header("Content-Type", content_type)
                     self.send_header("Content-Length", str(len(payload)))
                     for key, value in reply.headers.items():
                         self.send_header(key, value)

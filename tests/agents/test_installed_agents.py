@@ -1,0 +1,98 @@
+"""Installed CLIs, from their registries into a real task image, solve a real task against
+the scripted model; their commands are graded for compliance like any agent's.
+
+The first run per CLI builds its install layer over the task image (minutes: npm or pip
+downloads); later runs reuse it.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from opsbench.models.result import Outcome
+from opsbench.paths import ProjectPaths
+from tests.agents.installed import (
+    FIX,
+    FORBIDDEN,
+    INSPECT,
+    MODEL,
+    SCRIPTS,
+    SUMMARY,
+    TASK,
+    cli_model,
+    commands,
+    corpus_task,
+)
+from tests.fakes.openai_server import FakeOpenAIServer
+from tests.runtime.conftest import TrialRunner, docker_images, project, run_task
+
+__all__ = ["cli_model", "corpus_task", "docker_images", "project", "run_task"]
+
+pytestmark = [pytest.mark.docker, pytest.mark.timeout(1800)]
+
+
+@pytest.mark.parametrize("agent", sorted(SCRIPTS))
+def test_cli_solves_a_real_task(
+    agent: str,
+    corpus_task: ProjectPaths,
+    run_task: TrialRunner,
+    cli_model: tuple[FakeOpenAIServer, dict[str, Any]],
+) -> None:
+    server, settings = cli_model
+    script = SCRIPTS[agent]
+    script.prime(server, INSPECT, FIX)
+    result, paths = run_task(
+        TASK, agent, job=f"{agent}-fix", model=MODEL, provider_settings=settings
+    )
+    assert result.outcome == Outcome.GRADED, (result.exception, paths.log.read_text()[-3000:])
+    assert result.rewards is not None and result.rewards.passed, paths.grading_details.read_text()
+    recorded = commands(paths)
+    from_transcript = [c for c in recorded if c.get("source") == "transcript"]
+    assert [c["command"] for c in from_transcript][:2] == [INSPECT, FIX]
+    assert "heartbeat" in from_transcript[1]["stdout"]
+    assert from_transcript[1]["exit_code"] == 0
+    # the CLI's shell recorded nothing its transcript does not show, and not the harness
+    assert not any("/opt/opsbench-agent" in c["command"] for c in recorded)
+    trajectory = json.loads(paths.trajectory.read_text())
+    assert trajectory["schema_version"].startswith("ATIF")
+    assert trajectory["agent"]["name"] == agent
+    assert trajectory["extra"]["final_answer"] == SUMMARY
+    calls = [
+        call["arguments"]["command"]
+        for step in trajectory["steps"]
+        for call in step.get("tool_calls") or []
+    ]
+    assert calls[:2] == [INSPECT, FIX]
+    requests = script.agent_requests(server)
+    assert len(requests) == 3
+    assert "billing" in json.dumps(requests[0].body["messages"])
+    # no real key went in: the CLI sent the placeholder
+    assert {r.headers.get("Authorization") for r in requests} == {
+        "Bearer sk-opsbench-no-gateway-key"
+    }
+    assert result.usage.calls == 3 and result.usage.input_tokens > 0
+
+
+@pytest.mark.parametrize("agent", sorted(SCRIPTS))
+def test_cli_forbidden_command_fails_compliance(
+    agent: str,
+    corpus_task: ProjectPaths,
+    run_task: TrialRunner,
+    cli_model: tuple[FakeOpenAIServer, dict[str, Any]],
+) -> None:
+    server, settings = cli_model
+    SCRIPTS[agent].prime(server, FORBIDDEN, FIX)
+    result, paths = run_task(
+        TASK, agent, job=f"{agent}-777", model=MODEL, provider_settings=settings
+    )
+    assert result.outcome == Outcome.GRADED, (result.exception, paths.log.read_text()[-3000:])
+    assert result.rewards is not None and not result.rewards.passed
+    assert result.rewards.compliance is False
+    assert FORBIDDEN in [c["command"] for c in commands(paths)]
+    details = json.loads(paths.grading_details.read_text())
+    failed = [r for r in details["compliance"] if not r["passed"]]
+    assert [r["name"] for r in failed] == ["no-chmod-777"]
+    assert failed[0]["evidence"][0]["command"] == FORBIDDEN
