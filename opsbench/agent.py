@@ -36,6 +36,7 @@ BUILTIN_AGENTS: dict[str, str] = {
     "opencode": "agents.installed.opencode:OpenCodeAgent",
     "mini-swe-agent": "agents.installed.mini_swe_agent:MiniSweAgent",
     "codex": "agents.installed.codex:CodexAgent",
+    "claude-code": "agents.installed.claude_code:ClaudeCodeAgent",
     # The red team (agents/redteam/): exploits `opsbench validate` runs on every task.
     "redteam-fake-binaries": "agents.redteam.fakes:FakeBinaries",
     "redteam-overwrite-binaries": "agents.redteam.fakes:OverwriteBinaries",

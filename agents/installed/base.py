@@ -182,7 +182,8 @@ class InstalledAgent(Agent):
                 f"{self.name}: cannot parse its transcript ({exc}); exit {out.exit_code}; "
                 f"stderr: {stderr[-1500:]}"
             ) from exc
-        parsed.usage_into(context.usage)
+        if context.gateway is None:  # the gateway counts every call itself, exactly
+            parsed.usage_into(context.usage)
         write_evidence(self, context, instruction, parsed, shell, sandbox, user)
         if out.timed_out:
             raise AgentTimeout(f"{self.name} did not finish within {cli_timeout:g}s")

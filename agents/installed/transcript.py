@@ -75,7 +75,7 @@ class Transcript:
         return sum(s.completion_tokens or 0 for s in self.steps)
 
     def usage_into(self, usage: UsageCounters) -> None:
-        """The CLI's own token counts (the gateway's, when it reports them, are exact)."""
+        """The CLI's own token counts, for a run without the gateway (which counts)."""
         usage.calls += len(self.steps)
         usage.input_tokens += self.prompt_tokens
         usage.output_tokens += self.completion_tokens

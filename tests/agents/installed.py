@@ -66,6 +66,8 @@ class CliScript:
     finish: Callable[[str], list[Reply]]
     side: Callable[[dict[str, Any]], bool] | None = None
     side_reply: Reply | None = None
+    effort: str = "off"
+    """The reasoning effort to run at (Claude Code has no `off`)."""
 
     def prime(self, server: FakeOpenAIServer, *commands: str) -> None:
         if self.side is not None and self.side_reply is not None:
@@ -81,14 +83,14 @@ def _opencode_title(body: dict[str, Any]) -> bool:
     return "title generator" in json.dumps(body.get("messages", [])[:1])
 
 
-def _bash(description: bool) -> Callable[[str], Reply]:
+def _bash(description: bool, tool: str = "bash") -> Callable[[str], Reply]:
     def reply(command: str) -> Reply:
         args = (
             {"command": command, "description": "run a command"}
             if description
             else {"command": command}
         )
-        return tool_reply("bash", args)
+        return tool_reply(tool, args)
 
     return reply
 
@@ -116,4 +118,10 @@ CODEX = CliScript(
     lambda command: tool_reply("exec_command", {"cmd": command}),
     lambda summary: [text_reply(summary)],
 )
-SCRIPTS = {s.agent: s for s in (OPENCODE, MINI_SWE_AGENT, CODEX)}
+CLAUDE_CODE = CliScript(
+    "claude-code",
+    _bash(description=True, tool="Bash"),
+    lambda summary: [text_reply(summary)],
+    effort="low",
+)
+SCRIPTS = {s.agent: s for s in (OPENCODE, MINI_SWE_AGENT, CODEX, CLAUDE_CODE)}

@@ -20,7 +20,7 @@ from tests.compiler.conftest import CliResult, copy_project, run_cli
 
 __all__ = ["run_cli"]
 
-INSTALLED = ("opencode", "mini-swe-agent", "codex")
+INSTALLED = ("opencode", "mini-swe-agent", "codex", "claude-code")
 
 
 def test_an_unknown_installed_agent_lists_the_known_ones() -> None:
@@ -45,7 +45,9 @@ def test_each_cli_is_pinned_and_the_version_is_a_kwarg(agent: str) -> None:
 
 @pytest.mark.parametrize("agent", INSTALLED)
 def test_an_unknown_kwarg_is_refused(agent: str) -> None:
-    request = JobRequest(agent=agent, model="openai/m", agent_kwargs={"verison": "1"})
+    request = JobRequest(
+        agent=agent, model="openai/m", reasoning_effort="low", agent_kwargs={"verison": "1"}
+    )
     with pytest.raises(OpsbenchError, match="unknown --agent-kwarg verison"):
         build_job_config(request)
 
@@ -191,3 +193,53 @@ def test_a_codex_run_that_failed_before_any_turn_says_why() -> None:
     text = '{"type": "thread.started", "thread_id": "t"}\n{"type": "turn.failed", "error": {"message": "401"}}'
     with pytest.raises(TranscriptError, match=r"no model turn.*401"):
         parse_codex(text)
+
+
+def test_claude_code_messages_become_steps_and_commands() -> None:
+    from agents.installed.claude_code import parse_stream
+
+    lines = [
+        {"type": "system", "subtype": "init", "session_id": "s-1"},
+        {
+            "type": "assistant",
+            "message": {
+                "content": [
+                    {"type": "tool_use", "id": "c1", "name": "Bash", "input": {"command": "false"}}
+                ],
+                "usage": {"input_tokens": 10, "output_tokens": 5},
+            },
+        },
+        {
+            "type": "user",
+            "message": {
+                "content": [
+                    {
+                        "type": "tool_result",
+                        "tool_use_id": "c1",
+                        "content": "Exit code 1\n",
+                        "is_error": True,
+                    }
+                ]
+            },
+        },
+        {"type": "assistant", "message": {"content": [{"type": "text", "text": "Done."}]}},
+        {"type": "result", "subtype": "success", "is_error": False, "result": "Done."},
+    ]
+    parsed = parse_stream("\n".join(json.dumps(line) for line in lines))
+    assert parsed.session_id == "s-1"
+    assert [(c.command, c.exit_code) for c in parsed.commands] == [("false", 1)]
+    assert parsed.final_answer == "Done."
+
+
+def test_claude_code_effort_is_its_effort_flag_and_off_is_refused() -> None:
+    from agents.installed.claude_code import ClaudeCodeAgent
+    from opsbench.agent import AgentConfig
+    from opsbench.gateway.access import GatewayAccess
+
+    access = GatewayAccess("http://gw:4000", "sk-trial", "m")
+    run = ClaudeCodeAgent(AgentConfig("anthropic/m", "high")).cli_run("x", access, "/h")
+    assert run.argv[run.argv.index("--effort") + 1] == "high"
+    assert run.env["ANTHROPIC_BASE_URL"] == "http://gw:4000"
+    assert run.env["ANTHROPIC_AUTH_TOKEN"] == "sk-trial"
+    with pytest.raises(OpsbenchError, match="reasoning effort 'off' has no claude-code setting"):
+        build_job_config(JobRequest(agent="claude-code", model="openai/m"))

@@ -162,7 +162,7 @@ def _sse_bytes(events: list[dict[str, Any]], *, done: bool) -> bytes:
     for event in events:
         kind = event.get("type")
         if kind and not done:
-            out.append(f"event: {kind}\n")
+            out.append(f"event: {kind}\n")  # Responses API and Anthropic Messages name it
         out.append(f"data: {json.dumps(event)}\n\n")
     if done:
         out.append("data: [DONE]\n\n")
@@ -259,6 +259,90 @@ def as_response(reply: Reply, stream: bool) -> Reply:
     return Reply(200, {_SSE: events, _SSE_DONE: False}, reply.headers, 0.0)
 
 
+def as_anthropic(reply: Reply, stream: bool) -> Reply:
+    """A scripted chat completion as an Anthropic Messages answer (`/v1/messages`): text
+    and reasoning become `text` / `thinking` blocks, each tool call a `tool_use` block."""
+    if reply.status != 200:
+        kind = "rate_limit_error" if reply.status == 429 else "api_error"
+        message = str((reply.body.get("error") or {}).get("message") or "scripted error")
+        error = {"type": "error", "error": {"type": kind, "message": message}}
+        return Reply(reply.status, error, reply.headers, 0.0)
+    body = reply.body
+    choice = body["choices"][0]
+    message = choice["message"]
+    usage = body.get("usage") or {}
+    blocks: list[dict[str, Any]] = []
+    if message.get("reasoning_content"):
+        thinking = {"type": "thinking", "thinking": message["reasoning_content"], "signature": "s"}
+        blocks.append(thinking)
+    if message.get("content"):
+        blocks.append({"type": "text", "text": message["content"]})
+    for call in message.get("tool_calls") or []:
+        arguments = call["function"]["arguments"]
+        try:
+            parsed = json.loads(arguments)
+        except ValueError:
+            parsed = {"_unparsed": arguments}
+        blocks.append(
+            {
+                "type": "tool_use",
+                "id": call["id"],
+                "name": call["function"]["name"],
+                "input": parsed,
+            }
+        )
+    stop = "tool_use" if message.get("tool_calls") else "end_turn"
+    answer = {
+        "id": f"msg_{next(_ids)}",
+        "type": "message",
+        "role": "assistant",
+        "model": body["model"],
+        "content": blocks,
+        "stop_reason": stop,
+        "stop_sequence": None,
+        "usage": {
+            "input_tokens": usage.get("prompt_tokens", 0),
+            "output_tokens": usage.get("completion_tokens", 0),
+        },
+    }
+    if not stream:
+        return Reply(200, answer, reply.headers, 0.0)
+    start = {**answer, "content": [], "stop_reason": None}
+    start["usage"] = {"input_tokens": answer["usage"]["input_tokens"], "output_tokens": 0}
+    events: list[dict[str, Any]] = [{"type": "message_start", "message": start}]
+    for index, block in enumerate(blocks):
+        events += _anthropic_block_events(index, block)
+    events += [
+        {
+            "type": "message_delta",
+            "delta": {"stop_reason": stop, "stop_sequence": None},
+            "usage": {"output_tokens": answer["usage"]["output_tokens"]},
+        },
+        {"type": "message_stop"},
+    ]
+    return Reply(200, {_SSE: events, _SSE_DONE: False}, reply.headers, 0.0)
+
+
+def _anthropic_block_events(index: int, block: dict[str, Any]) -> list[dict[str, Any]]:
+    if block["type"] == "text":
+        empty: dict[str, Any] = {"type": "text", "text": ""}
+        delta: dict[str, Any] = {"type": "text_delta", "text": block["text"]}
+    elif block["type"] == "thinking":
+        empty = {"type": "thinking", "thinking": "", "signature": ""}
+        delta = {"type": "thinking_delta", "thinking": block["thinking"]}
+    else:
+        empty = {**block, "input": {}}
+        delta = {"type": "input_json_delta", "partial_json": json.dumps(block["input"])}
+    events = [
+        {"type": "content_block_start", "index": index, "content_block": empty},
+        {"type": "content_block_delta", "index": index, "delta": delta},
+    ]
+    if block["type"] == "thinking":
+        signature = {"type": "signature_delta", "signature": block["signature"]}
+        events.append({"type": "content_block_delta", "index": index, "delta": signature})
+    return [*events, {"type": "content_block_stop", "index": index}]
+
+
 def _shaped(reply: Reply, route: str, body: dict[str, Any]) -> Reply:
     """The scripted reply as the request asked for it: the requested model echoed (real
     APIs name the model that answered), streamed, or in the Responses API's shape."""
@@ -272,6 +356,8 @@ def _shaped(reply: Reply, route: str, body: dict[str, Any]) -> Reply:
     delay = reply.delay
     if route.endswith("/responses"):
         reply = as_response(reply, bool(body.get("stream")))
+    elif route.endswith("/messages"):
+        reply = as_anthropic(reply, bool(body.get("stream")))
     elif body.get("stream") and reply.status == 200:
         reply = as_chat_stream(reply)
     return Reply(reply.status, reply.body, reply.headers, delay)
@@ -370,7 +456,7 @@ class FakeOpenAIServer:
                     path=self.path, body=body, headers=dict(self.headers.items()), arrived=arrived
                 )
                 route = self.path.split("?")[0].rstrip("/")
-                if not route.endswith(("/chat/completions", "/responses")):
+                if not route.endswith(("/chat/completions", "/responses", "/messages")):
                     self._send(error_reply(404, f"no route {self.path}", error_type="not_found"))
                     return
                 reply = _shaped(server._next(recorded), route, body)
