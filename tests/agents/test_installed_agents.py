@@ -42,6 +42,10 @@ AGENTS = [
 ]
 
 
+def _header(headers: dict[str, str], name: str) -> str | None:
+    return next((v for k, v in headers.items() if k.lower() == name), None)
+
+
 @pytest.mark.parametrize("agent", AGENTS)
 def test_cli_solves_a_real_task(
     agent: str,
@@ -53,7 +57,12 @@ def test_cli_solves_a_real_task(
     script = SCRIPTS[agent]
     script.prime(server, INSPECT, FIX)
     result, paths = run_task(
-        TASK, agent, job=f"{agent}-fix", model=MODEL, provider_settings=settings
+        TASK,
+        agent,
+        job=f"{agent}-fix",
+        model=MODEL,
+        provider_settings=settings,
+        reasoning_effort=script.effort,
     )
     assert result.outcome == Outcome.GRADED, (result.exception, paths.log.read_text()[-3000:])
     assert result.rewards is not None and result.rewards.passed, paths.grading_details.read_text()
@@ -78,7 +87,7 @@ def test_cli_solves_a_real_task(
     assert len(requests) == 3
     assert "billing cannot write its logs" in json.dumps(requests[0].body)  # the instruction
     # no real key went in: the CLI sent the placeholder
-    assert {r.headers.get("Authorization") for r in requests} == {
+    assert {_header(r.headers, "authorization") for r in requests} == {
         "Bearer sk-opsbench-no-gateway-key"
     }
     assert result.usage.calls == 3 and result.usage.input_tokens > 0
@@ -92,9 +101,15 @@ def test_cli_forbidden_command_fails_compliance(
     cli_model: tuple[FakeOpenAIServer, dict[str, Any]],
 ) -> None:
     server, settings = cli_model
-    SCRIPTS[agent].prime(server, FORBIDDEN, FIX)
+    script = SCRIPTS[agent]
+    script.prime(server, FORBIDDEN, FIX)
     result, paths = run_task(
-        TASK, agent, job=f"{agent}-777", model=MODEL, provider_settings=settings
+        TASK,
+        agent,
+        job=f"{agent}-777",
+        model=MODEL,
+        provider_settings=settings,
+        reasoning_effort=script.effort,
     )
     assert result.outcome == Outcome.GRADED, (result.exception, paths.log.read_text()[-3000:])
     assert result.rewards is not None and not result.rewards.passed
