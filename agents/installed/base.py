@@ -178,6 +178,8 @@ class InstalledAgent(Agent):
         try:
             parsed = self.parse(text, access)
         except TranscriptError as exc:
+            if out.timed_out:  # killed mid-write: the deadline, not a broken CLI
+                raise AgentTimeout(f"{self.name} did not finish within {cli_timeout:g}s") from exc
             raise AgentError(
                 f"{self.name}: cannot parse its transcript ({exc}); exit {out.exit_code}; "
                 f"stderr: {stderr[-1500:]}"
