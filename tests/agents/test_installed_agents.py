@@ -3,9 +3,9 @@ the scripted model; their commands are graded for compliance like any agent's.
 
 The first run per CLI builds its install layer over the task image (npm or pip
 downloads; `benchmarks/agent_install.py` prints the cold figure); later runs reuse it.
-CI runs Codex (a 1- to 3.5-minute cold build, ~5-25 s a trial); the other CLIs'
-builds and runs (a few minutes each cold, opencode's runs minutes on a loaded machine)
-do not fit its budget, so they are `release` tests (`pytest -m release
+CI runs Codex (206 s cold build measured under load, 5-25 s a trial once built); the
+other CLIs' builds and runs (a few minutes each cold, opencode's runs minutes on a loaded
+machine) do not fit its budget, so they are `release` tests (`pytest -m release
 tests/agents/test_installed_agents.py`).
 """
 
