@@ -22,6 +22,7 @@ from opsbench.errors import OpsbenchError
 from opsbench.gateway.access import GatewayAccess
 from opsbench.models.result import UsageCounters
 from opsbench.paths import TrialPaths
+from opsbench.runtime.base import AgentLayer
 from opsbench.sandbox import Sandbox
 
 BUILTIN_AGENTS: dict[str, str] = {
@@ -31,6 +32,11 @@ BUILTIN_AGENTS: dict[str, str] = {
     "random": "agents.baselines:RandomAgent",
     "scripted": "agents.baselines:ScriptedAgent",
     "human": "agents.human:HumanAgent",
+    # Installed CLIs (agents/installed/): run inside the task container, via the gateway.
+    "opencode": "agents.installed.opencode:OpenCodeAgent",
+    "mini-swe-agent": "agents.installed.mini_swe_agent:MiniSweAgent",
+    "codex": "agents.installed.codex:CodexAgent",
+    "claude-code": "agents.installed.claude_code:ClaudeCodeAgent",
     # The red team (agents/redteam/): exploits `opsbench validate` runs on every task.
     "redteam-fake-binaries": "agents.redteam.fakes:FakeBinaries",
     "redteam-overwrite-binaries": "agents.redteam.fakes:OverwriteBinaries",
@@ -89,6 +95,19 @@ class Agent(ABC):
 
     def __init__(self, config: AgentConfig) -> None:
         self.config = config
+
+    @classmethod
+    def install_layer(cls, kwargs: dict[str, Any]) -> AgentLayer | None:
+        """An image layer to build over the task image before the trial (an installed
+        CLI); None for agents that run on the host."""
+        return None
+
+    @classmethod  # noqa: B027 - an optional hook: most agents take any variant
+    def check_variant(
+        cls, model: str | None, reasoning_effort: str, kwargs: dict[str, Any]
+    ) -> None:
+        """Raise `OpsbenchError` for settings this agent cannot honour: called when the job
+        is configured (a dry run too), so such a job never starts."""
 
     @abstractmethod
     def run(

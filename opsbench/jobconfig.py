@@ -107,6 +107,10 @@ def build_job_config(request: JobRequest, where: str = "") -> JobConfig:
         agent=request.agent,
         n_attempts=request.n_attempts,
     )
+    try:
+        agent_cls.check_variant(request.model, request.reasoning_effort, request.agent_kwargs)
+    except OpsbenchError as exc:
+        raise OpsbenchError(_prefix(where) + f"agent {request.agent}: {exc}") from None
     refuse_unhonourable(request, where)
     return JobConfig(
         job_name=request.job_name or variant.job_name(),

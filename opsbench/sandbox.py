@@ -168,10 +168,11 @@ class AuditedSandbox(Sandbox):
         cwd: str | None,
         exit_code: int | None,
         source: str,
+        stdout: str = "",
     ) -> None:
-        """Append a command run outside `exec` (a person's shell) to the same record;
-        `source` says where it was read from."""
-        self._record(started, command, user, cwd, exit_code, 0.0, "", "", source=source)
+        """Append a command run outside `exec` (a person's shell, an installed CLI's tool)
+        to the same record; `source` says where it was read from."""
+        self._record(started, command, user, cwd, exit_code, 0.0, stdout, "", source=source)
 
     @property
     def recorded(self) -> int:

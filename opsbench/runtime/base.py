@@ -157,6 +157,16 @@ class TrialEnvironment(ABC):
         raise InfraError(f"the {type(self).__name__} runtime cannot join the model gateway")
 
 
+@dataclass(frozen=True)
+class AgentLayer:
+    """An installed agent as an image layer over the task image (`agent.install_layer`)."""
+
+    agent: str
+    version: str
+    dockerfile: str
+    """Starts `ARG BASE` / `FROM ${BASE}`; installs with the registries' own clients."""
+
+
 class Runtime(ABC):
     """Where trial environments run. Stateless across trials: one instance may serve
     every trial of a job, from several threads at once."""
@@ -174,3 +184,7 @@ class Runtime(ABC):
     ) -> TrialEnvironment:
         """Start the planned environment within `timeout` seconds. On failure it removes
         whatever it had started before raising: no handle, nothing left behind."""
+
+    def ensure_agent_image(self, image: str, layer: AgentLayer, timeout: float) -> str:
+        """`image` with `layer` installed, built once per agent, version and image."""
+        raise NotImplementedError(f"the {self.name} runtime cannot install agents")

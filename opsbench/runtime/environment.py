@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 from opsbench.failures import InfraError
 from opsbench.runtime import disk, engine, isolation
 from opsbench.runtime.base import (
+    AgentLayer,
     ContainerState,
     EnvironmentPlan,
     Runtime,
@@ -33,7 +34,7 @@ from opsbench.runtime.base import (
     TrialLog,
 )
 from opsbench.runtime.docker import client, labels
-from opsbench.runtime.images import ensure_task_image
+from opsbench.runtime.images import ensure_agent_image, ensure_task_image
 from opsbench.runtime.sandbox_docker import DockerSandbox
 from opsbench.sandbox import Endpoint
 
@@ -58,6 +59,9 @@ class DockerRuntime(Runtime):
 
     def ensure_image(self, environment: Path, task_id: str, timeout: float) -> str:
         return ensure_task_image(environment, task_id, timeout)
+
+    def ensure_agent_image(self, image: str, layer: AgentLayer, timeout: float) -> str:
+        return ensure_agent_image(image, layer.agent, layer.version, layer.dockerfile, timeout)
 
     def provision(
         self, plan: EnvironmentPlan, timeout: float, trial_log: TrialLog

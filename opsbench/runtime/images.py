@@ -271,3 +271,27 @@ def ensure_task_image(environment: Path, task_id: str, timeout: float) -> str:
     tag = task_image_tag(task_id, digest)
     build(environment, tag, digest, timeout=timeout)
     return tag
+
+
+# --------------------------------------------------------------------------- agent layers
+
+
+def agent_image_tag(agent: str, version: str, base_id: str) -> str:
+    """`opsbench-agent-opencode:1.18.33-<task image digest>`: one per agent, version, image."""
+    safe = "".join(ch if ch.isalnum() or ch in "._-" else "-" for ch in version)
+    return f"opsbench-agent-{agent}:{safe[:80]}-{base_id.removeprefix('sha256:')[:16]}"
+
+
+def ensure_agent_image(
+    base_image: str, agent: str, version: str, dockerfile: str, timeout: float
+) -> str:
+    """The task image with an agent installed (`dockerfile` starts `FROM ${BASE}`), built
+    once per agent, version and task image and cached like every other build."""
+    base_id = _image_id(base_image)
+    tag = agent_image_tag(agent, version, base_id)
+    with tempfile.TemporaryDirectory(prefix=f"opsbench-agent-{agent}-") as tmp:
+        ctx = Path(tmp)
+        (ctx / "Dockerfile").write_text(dockerfile, encoding="utf-8")
+        digest = context_digest(ctx, base_id.encode())
+        build(ctx, tag, digest, timeout=timeout, buildargs={"BASE": base_image})
+    return tag

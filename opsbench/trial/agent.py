@@ -40,6 +40,7 @@ def run_agent(state: TrialState, sandbox: Sandbox) -> None:
     instruction = instruction_for(state)
     state.paths.instruction.write_text(instruction, encoding="utf-8")
     audited = AuditedSandbox(sandbox, state.paths.commands)
+    timeout = state.spec.environment.timeouts.agent_sec * cfg.agent_timeout_multiplier
     context = AgentContext(
         task_id=cfg.task_id,
         config=agent.config,
@@ -47,9 +48,12 @@ def run_agent(state: TrialState, sandbox: Sandbox) -> None:
         task_dir=state.task.dir,
         scenario_time=cfg.scenario_time.isoformat(),
         usage=state.usage,
-        extra={"provider_settings": dict(cfg.provider_settings), "seed": cfg.seed},
+        extra={
+            "provider_settings": dict(cfg.provider_settings),
+            "seed": cfg.seed,
+            "agent_timeout_sec": timeout,
+        },
     )
-    timeout = state.spec.environment.timeouts.agent_sec * cfg.agent_timeout_multiplier
     opened = open_lease(state, agent_cls)  # the model gateway, for agents that use it
     try:
         if opened is not None:

@@ -8,20 +8,31 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from opsbench.agent import resolve_agent
 from opsbench.builtin_images import BUILTIN_SIDECARS
 from opsbench.models.spec import TaskSpec
 from opsbench.paths import JobPaths, SuitePaths
 from opsbench.runtime.base import Archive, EnvironmentPlan, SidecarPlan, TrialEnvironment
 from opsbench.trial.state import TrialState
 
+INSTALL_TIMEOUT_SEC = 1800
+"""An agent install downloads a CLI (and maybe a Node.js) once per task image."""
+
 SidecarData = Callable[[str], tuple[list[Archive], list[Archive]]]
 """name -> (archives for the sidecar, archives for the main container), for built-ins."""
 
 
 def build_image(state: TrialState) -> None:
+    """The task image, then the installed agent's layer over it when the agent has one
+    (a CLI that fails to install is an infra error with its build log in trial.log)."""
     timeout = state.spec.environment.timeouts.build_sec
     state.image = state.runtime.ensure_image(state.task.environment, state.spec.id, timeout)
     state.log(f"image {state.image}")
+    agent_cls = resolve_agent(state.config.agent)
+    layer = agent_cls.install_layer(dict(state.config.agent_kwargs))
+    if layer is not None:
+        state.image = state.runtime.ensure_agent_image(state.image, layer, INSTALL_TIMEOUT_SEC)
+        state.log(f"agent image {state.image} ({layer.agent} {layer.version})")
 
 
 def sidecar_plans(

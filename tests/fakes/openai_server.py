@@ -10,9 +10,9 @@ on the spacing between requests.
     ...
     server.requests[0].body["messages"]
 
-It also answers `POST /v1/responses` (the OpenAI Responses API) from the same queue, a
-chat reply converted (`responses_body`), and `drop_reply()` closes the connection without
-an answer. `FakeOpenAIServer(host=docker_bridge_address())` listens where containers on a
+It also answers `POST /v1/responses` (the OpenAI Responses API) and `POST /v1/messages`
+(Anthropic Messages) from the same queue, the scripted chat reply converted, streamed when
+the request asks (`_shaped`); `drop_reply()` closes the connection without an answer. `FakeOpenAIServer(host=docker_bridge_address())` listens where containers on a
 non-isolated network (the model gateway's egress network) reach the test process.
 
 Use the `openai_server` fixture (import it into a conftest.py), or `FakeOpenAIServer`
@@ -163,15 +163,240 @@ def slow_reply(seconds: float, then: Reply | None = None) -> Reply:
     return Reply(status=reply.status, body=reply.body, headers=reply.headers, delay=seconds)
 
 
+# --------------------------------------------------------------------------- streaming
+
+_SSE = "_sse_events"
+_SSE_DONE = "_sse_done"
+"""Keys of a `Reply.body` sent as server-sent events instead of one JSON body."""
+
+
+def _sse_bytes(events: list[dict[str, Any]], *, done: bool) -> bytes:
+    """Chat streams end with `[DONE]`; Responses API events name their type."""
+    out = []
+    for event in events:
+        kind = event.get("type")
+        if kind and not done:
+            out.append(f"event: {kind}\n")  # Responses API and Anthropic Messages name it
+        out.append(f"data: {json.dumps(event)}\n\n")
+    if done:
+        out.append("data: [DONE]\n\n")
+    return "".join(out).encode()
+
+
+def as_chat_stream(reply: Reply) -> Reply:
+    """A scripted chat completion as the `stream: true` chunks a real server sends."""
+    body = reply.body
+    choice = body["choices"][0]
+    message = choice["message"]
+    base = {k: body[k] for k in ("id", "created", "model")} | {"object": "chat.completion.chunk"}
+    delta: dict[str, Any] = {"role": "assistant"}
+    if message.get("reasoning_content"):
+        delta["reasoning_content"] = message["reasoning_content"]
+    if message.get("content"):
+        delta["content"] = message["content"]
+    if message.get("tool_calls"):
+        delta["tool_calls"] = [{"index": i, **call} for i, call in enumerate(message["tool_calls"])]
+    events = [
+        {**base, "choices": [{"index": 0, "delta": delta, "finish_reason": None}]},
+        {**base, "choices": [{"index": 0, "delta": {}, "finish_reason": choice["finish_reason"]}]},
+        {**base, "choices": [], "usage": body.get("usage")},
+    ]
+    return Reply(reply.status, {_SSE: events}, reply.headers, 0.0)
+
+
+def as_response(reply: Reply, stream: bool) -> Reply:
+    """A scripted chat completion as an OpenAI Responses API answer (`/v1/responses`):
+    text becomes a `message` output item, each tool call a `function_call` item."""
+    if reply.status != 200:
+        return reply
+    body = reply.body
+    message = body["choices"][0]["message"]
+    usage = body.get("usage") or {}
+    items: list[dict[str, Any]] = []
+    if message.get("content"):
+        items.append(
+            {
+                "type": "message",
+                "id": f"msg_{next(_ids)}",
+                "role": "assistant",
+                "status": "completed",
+                "content": [{"type": "output_text", "text": message["content"], "annotations": []}],
+            }
+        )
+    for call in message.get("tool_calls") or []:
+        items.append(
+            {
+                "type": "function_call",
+                "id": f"fc_{next(_ids)}",
+                "call_id": call["id"],
+                "name": call["function"]["name"],
+                "arguments": call["function"]["arguments"],
+                "status": "completed",
+            }
+        )
+    response = {
+        "id": f"resp_{next(_ids)}",
+        "object": "response",
+        "created_at": body["created"],
+        "model": body["model"],
+        "status": "completed",
+        "output": items,
+        "usage": {
+            "input_tokens": usage.get("prompt_tokens", 0),
+            "output_tokens": usage.get("completion_tokens", 0),
+            "total_tokens": usage.get("total_tokens", 0),
+        },
+    }
+    if not stream:
+        return Reply(200, response, reply.headers, 0.0)
+    events: list[dict[str, Any]] = [
+        {
+            "type": "response.created",
+            "response": {**response, "status": "in_progress", "output": []},
+        }
+    ]
+    for index, item in enumerate(items):
+        events.append({"type": "response.output_item.added", "output_index": index, "item": item})
+        if item["type"] == "message":
+            text = item["content"][0]["text"]
+            events.append(
+                {
+                    "type": "response.output_text.delta",
+                    "output_index": index,
+                    "item_id": item["id"],
+                    "content_index": 0,
+                    "delta": text,
+                }
+            )
+        events.append({"type": "response.output_item.done", "output_index": index, "item": item})
+    events.append({"type": "response.completed", "response": response})
+    return Reply(200, {_SSE: events, _SSE_DONE: False}, reply.headers, 0.0)
+
+
+def as_anthropic(reply: Reply, stream: bool) -> Reply:
+    """A scripted chat completion as an Anthropic Messages answer (`/v1/messages`): text
+    and reasoning become `text` / `thinking` blocks, each tool call a `tool_use` block."""
+    if reply.status != 200:
+        kind = "rate_limit_error" if reply.status == 429 else "api_error"
+        message = str((reply.body.get("error") or {}).get("message") or "scripted error")
+        error = {"type": "error", "error": {"type": kind, "message": message}}
+        return Reply(reply.status, error, reply.headers, 0.0)
+    body = reply.body
+    choice = body["choices"][0]
+    message = choice["message"]
+    usage = body.get("usage") or {}
+    blocks: list[dict[str, Any]] = []
+    if message.get("reasoning_content"):
+        thinking = {"type": "thinking", "thinking": message["reasoning_content"], "signature": "s"}
+        blocks.append(thinking)
+    if message.get("content"):
+        blocks.append({"type": "text", "text": message["content"]})
+    for call in message.get("tool_calls") or []:
+        arguments = call["function"]["arguments"]
+        try:
+            parsed = json.loads(arguments)
+        except ValueError:
+            parsed = {"_unparsed": arguments}
+        blocks.append(
+            {
+                "type": "tool_use",
+                "id": call["id"],
+                "name": call["function"]["name"],
+                "input": parsed,
+            }
+        )
+    stop = "tool_use" if message.get("tool_calls") else "end_turn"
+    answer = {
+        "id": f"msg_{next(_ids)}",
+        "type": "message",
+        "role": "assistant",
+        "model": body["model"],
+        "content": blocks,
+        "stop_reason": stop,
+        "stop_sequence": None,
+        "usage": {
+            "input_tokens": usage.get("prompt_tokens", 0),
+            "output_tokens": usage.get("completion_tokens", 0),
+        },
+    }
+    if not stream:
+        return Reply(200, answer, reply.headers, 0.0)
+    start = {**answer, "content": [], "stop_reason": None}
+    start["usage"] = {"input_tokens": answer["usage"]["input_tokens"], "output_tokens": 0}
+    events: list[dict[str, Any]] = [{"type": "message_start", "message": start}]
+    for index, block in enumerate(blocks):
+        events += _anthropic_block_events(index, block)
+    events += [
+        {
+            "type": "message_delta",
+            "delta": {"stop_reason": stop, "stop_sequence": None},
+            "usage": {"output_tokens": answer["usage"]["output_tokens"]},
+        },
+        {"type": "message_stop"},
+    ]
+    return Reply(200, {_SSE: events, _SSE_DONE: False}, reply.headers, 0.0)
+
+
+def _anthropic_block_events(index: int, block: dict[str, Any]) -> list[dict[str, Any]]:
+    if block["type"] == "text":
+        empty: dict[str, Any] = {"type": "text", "text": ""}
+        delta: dict[str, Any] = {"type": "text_delta", "text": block["text"]}
+    elif block["type"] == "thinking":
+        empty = {"type": "thinking", "thinking": "", "signature": ""}
+        delta = {"type": "thinking_delta", "thinking": block["thinking"]}
+    else:
+        empty = {**block, "input": {}}
+        delta = {"type": "input_json_delta", "partial_json": json.dumps(block["input"])}
+    events = [
+        {"type": "content_block_start", "index": index, "content_block": empty},
+        {"type": "content_block_delta", "index": index, "delta": delta},
+    ]
+    if block["type"] == "thinking":
+        signature = {"type": "signature_delta", "signature": block["signature"]}
+        events.append({"type": "content_block_delta", "index": index, "delta": signature})
+    return [*events, {"type": "content_block_stop", "index": index}]
+
+
+def _get_reply(path: str) -> Reply:
+    """`GET /v1/models` lists one model; every other GET is a 404."""
+    if path.split("?")[0].rstrip("/").endswith("/models"):
+        return Reply(body={"object": "list", "data": [{"id": "fake-model", "object": "model"}]})
+    return error_reply(404, f"no route {path}", error_type="not_found")
+
+
+def _shaped(reply: Reply, route: str, body: dict[str, Any]) -> Reply:
+    """The scripted reply as the request asked for it: the requested model echoed (real
+    APIs name the model that answered), streamed, or in the Responses API's shape."""
+    if reply.status == 200 and "model" in reply.body:
+        reply = Reply(
+            reply.status,
+            {**reply.body, "model": body.get("model", "fake-model")},
+            reply.headers,
+            reply.delay,
+        )
+    delay = reply.delay
+    if route.endswith("/responses"):
+        reply = as_response(reply, bool(body.get("stream")))
+    elif route.endswith("/messages"):
+        reply = as_anthropic(reply, bool(body.get("stream")))
+    elif body.get("stream") and reply.status == 200:
+        reply = as_chat_stream(reply)
+    return Reply(reply.status, reply.body, reply.headers, delay)
+
+
 class FakeOpenAIServer:
     """A threaded HTTP server answering from `push`ed replies, recording each request."""
 
     def __init__(self, host: str = "127.0.0.1") -> None:
         """`host`: where to listen; a container reaches the test process on the docker
-        bridge's gateway address (`docker_bridge_address()`), not on loopback."""
+        bridge's gateway address (`docker_bridge_address()`, or `"0.0.0.0"` for every
+        network's gateway address), not on loopback."""
         self._replies: deque[Reply] = deque()
         self._lock = threading.Lock()
         self.requests: list[RecordedRequest] = []
+        self.side_requests: list[tuple[Callable[[dict[str, Any]], bool], Reply]] = []
+        """(matches a request body, the reply it gets): requests a CLI sends besides its
+        agent loop (a session title) are answered here, never from the script queue."""
         self.default: Callable[[], Reply] = lambda: error_reply(
             500, "fake server: script exhausted", error_type="script_exhausted"
         )
@@ -204,7 +429,12 @@ class FakeOpenAIServer:
     def url(self) -> str:
         """The base URL to pass as `api_base` (…/v1)."""
         host, port = self._httpd.server_address[:2]
+        host = "127.0.0.1" if host == "0.0.0.0" else host
         return f"http://{host!s}:{port}/v1"
+
+    @property
+    def port(self) -> int:
+        return int(self._httpd.server_address[1])
 
     # ------------------------------------------------------------------ script
 
@@ -224,6 +454,9 @@ class FakeOpenAIServer:
     def _next(self, request: RecordedRequest) -> Reply:
         with self._lock:
             self.requests.append(request)
+            for matches, reply in self.side_requests:
+                if matches(request.body):
+                    return reply
             if self._replies:
                 return self._replies.popleft()
         return self.default()
@@ -248,8 +481,8 @@ class FakeOpenAIServer:
                 recorded = RecordedRequest(
                     path=self.path, body=body, headers=dict(self.headers.items()), arrived=arrived
                 )
-                route = self.path.rstrip("/")
-                if not route.endswith(("/chat/completions", "/responses")):
+                route = self.path.split("?")[0].rstrip("/")
+                if not route.endswith(("/chat/completions", "/responses", "/messages")):
                     self._send(error_reply(404, f"no route {self.path}", error_type="not_found"))
                     return
                 reply = server._next(recorded)
@@ -258,25 +491,25 @@ class FakeOpenAIServer:
                     with contextlib.suppress(OSError):
                         self.connection.shutdown(2)  # SHUT_RDWR: no status line, nothing
                     return
-                if route.endswith("/responses") and reply.status == 200:
-                    reply = Reply(200, responses_body(reply.body), reply.headers, reply.delay)
-                if reply.status == 200 and "model" in reply.body:
-                    # Real APIs name the model that answered; echo the requested one.
-                    reply = Reply(
-                        reply.status,
-                        {**reply.body, "model": body.get("model", "fake-model")},
-                        reply.headers,
-                        reply.delay,
-                    )
+                reply = _shaped(reply, route, body)
                 if reply.delay and server._stopping.wait(reply.delay):
                     return
                 self._send(reply)
 
+            def do_GET(self) -> None:  # CLIs list models before they start
+                self._send(_get_reply(self.path))
+
             def _send(self, reply: Reply) -> None:
-                payload = json.dumps(reply.body).encode()
+                events = reply.body.get(_SSE)
+                if events is not None:
+                    payload = _sse_bytes(events, done=reply.body.get(_SSE_DONE, True))
+                    content_type = "text/event-stream"
+                else:
+                    payload = json.dumps(reply.body).encode()
+                    content_type = "application/json"
                 try:
                     self.send_response(reply.status)
-                    self.send_header("Content-Type", "application/json")
+                    self.send_header("Content-Type", content_type)
                     self.send_header("Content-Length", str(len(payload)))
                     for key, value in reply.headers.items():
                         self.send_header(key, value)
@@ -289,47 +522,6 @@ class FakeOpenAIServer:
                 pass
 
         return Handler
-
-
-def responses_body(chat: dict[str, Any]) -> dict[str, Any]:
-    """A scripted chat completion as an OpenAI Responses API object (text and tool calls)."""
-    message = (chat.get("choices") or [{}])[0].get("message") or {}
-    output: list[dict[str, Any]] = []
-    if message.get("content"):
-        output.append(
-            {
-                "type": "message",
-                "id": f"msg_fake_{next(_ids)}",
-                "status": "completed",
-                "role": "assistant",
-                "content": [{"type": "output_text", "text": message["content"], "annotations": []}],
-            }
-        )
-    for call in message.get("tool_calls") or []:
-        output.append(
-            {
-                "type": "function_call",
-                "id": f"fc_fake_{next(_ids)}",
-                "call_id": call["id"],
-                "name": call["function"]["name"],
-                "arguments": call["function"]["arguments"],
-                "status": "completed",
-            }
-        )
-    usage = chat.get("usage") or {}
-    return {
-        "id": f"resp_fake_{next(_ids)}",
-        "object": "response",
-        "created_at": int(time.time()),
-        "status": "completed",
-        "model": chat.get("model", "fake-model"),
-        "output": output,
-        "usage": {
-            "input_tokens": usage.get("prompt_tokens", 0),
-            "output_tokens": usage.get("completion_tokens", 0),
-            "total_tokens": usage.get("total_tokens", 0),
-        },
-    }
 
 
 def docker_bridge_address() -> str:

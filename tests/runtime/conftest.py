@@ -70,6 +70,7 @@ def run_task(project: ProjectPaths, docker_images: None) -> TrialRunner:
         judge_model: str | None = None,
         model: str | None = None,
         provider_settings: dict[str, Any] | None = None,
+        reasoning_effort: str = "off",
         **kwargs: Any,
     ) -> tuple[TrialResult, TrialPaths]:
         sync(project)
@@ -86,6 +87,7 @@ def run_task(project: ProjectPaths, docker_images: None) -> TrialRunner:
             scenario_time=datetime(2026, 1, 1, tzinfo=UTC),
             judge_model=judge_model,
             model=model,
+            reasoning_effort=reasoning_effort,
             provider_settings=provider_settings or {},
         )
         trial_dir = JobPaths(project.jobs / job).trial(task_id, attempt).dir
