@@ -1,8 +1,12 @@
 """Calibration of the whole corpus in real Docker: `opsbench validate` over every task in
-tasks-spec/ must find the oracle passing both gates and nop failing the task gate.
+tasks-spec/ must find the oracle passing both gates and nop failing the task gate with
+reward 0.
 
 It runs what a user runs (`opsbench validate`, red team included), with its own jobs
-directory, and reads the table it prints and `redteam.json`. Today's corpus IS hackable,
+directory, and reads the table it prints and `redteam.json`. What CI affords on two
+cores: every task calibrated once, and the red team on one task per category and per
+sidecar kind (`--redteam-representative`); the full run (oracle three times, the red
+team on every task) is the `release`-marked twin at the end. Today's corpus IS hackable,
 so the red team is a ratchet rather than a hard gate: a task × exploit outside
 `known_hackable.json` that becomes hackable fails CI (a new hole); a known one that the
 trusted-verifier work fixes is reported, to be removed from the file. The goal is an empty
@@ -64,19 +68,26 @@ class Validation:
     root: Path
 
 
-@pytest.fixture(scope="module")
-def validation(images: None, tmp_path_factory: pytest.TempPathFactory) -> Validation:
-    root = tmp_path_factory.mktemp("calibration") / "validate"
+CI_VALIDATE = ["--oracle-attempts", "1", "--redteam-representative", "--n-concurrent", "6"]
+"""Six at once: many trials wait (a verifier probing an alert pipeline, a service start)."""
+
+
+def run_validate(root: Path, extra: list[str]) -> Validation:
     cwd = os.getcwd()
     os.chdir(REPO)
     buf = io.StringIO()
     try:
         with contextlib.redirect_stdout(buf):
-            code = main(["validate", "--jobs-dir", str(root)])
+            code = main(["validate", "--jobs-dir", str(root), *extra])
     finally:
         os.chdir(cwd)
     report = RedTeamReport.model_validate_json((root / "redteam.json").read_text())
     return Validation(code, buf.getvalue(), report, root)
+
+
+@pytest.fixture(scope="module")
+def validation(images: None, tmp_path_factory: pytest.TempPathFactory) -> Validation:
+    return run_validate(tmp_path_factory.mktemp("calibration") / "validate", CI_VALIDATE)
 
 
 @pytest.mark.timeout(2400)
@@ -145,3 +156,14 @@ def test_the_oracle_report_shows_the_diagnostics(validation: Validation) -> None
     )
     nop = summarize_job(load_results(validation.root / "nop")).overall.diagnostics
     assert nop.evidence_coverage.value == 0.0 and nop.distractor_followed.successes == 0
+
+
+@pytest.mark.release
+@pytest.mark.timeout(4 * 3600)
+def test_the_whole_corpus_calibrates_with_the_whole_red_team(images: None, tmp_path: Path) -> None:
+    """The release gate, as a user runs it: `opsbench validate` with its defaults (the
+    oracle three times, the red team on every task) exits 0: every task calibrated, none
+    hackable."""
+    full = run_validate(tmp_path / "validate", [])
+    assert full.code == 0, full.out
+    assert not full.report.hackable_tasks, full.out
