@@ -35,9 +35,10 @@ import tarfile
 import time
 import urllib.error
 import urllib.request
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 import yaml
 
@@ -245,7 +246,15 @@ class Gateway:
         return {n: os.environ[n] for n in names if os.environ.get(n)}
 
     def _config(self) -> bytes:
-        return yaml.safe_dump(proxy_config(self.spec, self._secrets()), sort_keys=False).encode()
+        spec = self.spec
+        base = spec.settings.api_base
+        if base and _is_loopback(base):
+            # The host's loopback is the gateway's own: an --api-base on this machine is
+            # reached at the host's address on the egress bridge (the server must listen
+            # there or on 0.0.0.0, not on 127.0.0.1 only).
+            moved = _with_host(base, self._host_address())
+            spec = replace(spec, settings=spec.settings.model_copy(update={"api_base": moved}))
+        return yaml.safe_dump(proxy_config(spec, self._secrets()), sort_keys=False).encode()
 
     def _wait_ready(self, deadline: float) -> None:
         url = f"{self.url}/health/liveliness"
@@ -265,6 +274,15 @@ class Gateway:
                     + _tail(self.container)
                 )
             time.sleep(0.2)
+
+
+def _is_loopback(url: str) -> bool:
+    return (urlsplit(url).hostname or "") in ("127.0.0.1", "localhost", "0.0.0.0", "::1")
+
+
+def _with_host(url: str, host: str) -> str:
+    parts = urlsplit(url)
+    return urlunsplit(parts._replace(netloc=host + (f":{parts.port}" if parts.port else "")))
 
 
 def proxy_config(spec: GatewaySpec, provider_env: dict[str, str]) -> dict[str, Any]:

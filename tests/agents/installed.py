@@ -34,14 +34,10 @@ SUMMARY = "Fixed: /var/log/billing belongs to billing again, mode 0750; the writ
 
 @pytest.fixture
 def corpus_task(project: ProjectPaths) -> ProjectPaths:
-    """The real `log-dir-permissions` spec (both its tasks) in a throwaway project.
-
-    Its network is opened (`internet`) so the container reaches the scripted model on the
-    host directly; behind the job's gateway (a container in the trial network) the task
-    stays `isolated`."""
+    """The real `log-dir-permissions` spec (both its tasks) in a throwaway project, as it
+    is: `isolated`. The CLI reaches the scripted model only through the job's gateway."""
     text = (REPO / "tasks-spec" / "remediation" / "log-dir-permissions.yaml").read_text()
-    assert "\nenvironment:\n" in text and "network:" not in text
-    text = text.replace("\nenvironment:\n", "\nenvironment:\n  network: internet\n", 1)
+    assert "network:" not in text  # the default: isolated
     write_spec(project, "remediation", "log-dir-permissions", text)
     return project
 

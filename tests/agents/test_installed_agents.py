@@ -88,10 +88,15 @@ def test_cli_solves_a_real_task(
     requests = script.agent_requests(server)
     assert len(requests) == 3
     assert "billing cannot write its logs" in json.dumps(requests[0].body)  # the instruction
-    # no real key went in: the CLI sent the placeholder
+    # through the job's gateway: the provider sees the job's key, which the gateway
+    # holds and the task container never had (no artifact of the trial carries it)
     assert {_header(r.headers, "authorization") for r in requests} == {
-        "Bearer sk-opsbench-no-gateway-key"
+        "Bearer sk-test-not-a-secret"
     }
+    assert "model gateway: trial key revoked after 3 call(s)" in paths.log.read_text()
+    for artifact in paths.dir.rglob("*"):
+        if artifact.is_file():
+            assert b"sk-test-not-a-secret" not in artifact.read_bytes(), artifact
     assert result.usage.calls == 3 and result.usage.input_tokens > 0
 
 
