@@ -3,11 +3,12 @@ one, shared by the job's later trials, closed when the job's run ends.
 
 Lazily started, so a job whose agent calls no model from its container never builds or
 starts a gateway; `opsbench.jobrun.execute` closes them (and tests that run trials one by
-one call `close_gateways`).
+one call `close_gateways`); whatever is still open when the process exits is closed then.
 """
 
 from __future__ import annotations
 
+import atexit
 import threading
 
 from opsbench.gateway.gateway import Gateway, GatewaySpec
@@ -28,6 +29,8 @@ def gateway_for(job: str, model: str, settings: ProviderSettings) -> Gateway:
         if gateway is None:
             gateway = Gateway(GatewaySpec(job=job, model=model, settings=settings))
             gateway.start()
+            if not _gateways:  # a process that started gateways removes them as it exits
+                atexit.register(close_gateways)
             _gateways[job] = gateway
         return gateway
 

@@ -58,8 +58,11 @@ TrialRunner = Callable[..., tuple[TrialResult, TrialPaths]]
 
 
 @pytest.fixture
-def run_task(project: ProjectPaths, docker_images: None) -> TrialRunner:
-    """Compile the project and run one trial of `task_id` with `agent`."""
+def run_task(project: ProjectPaths, docker_images: None) -> Iterator[TrialRunner]:
+    """Compile the project and run one trial of `task_id` with `agent`. The model
+    gateways its trials started (installed agents) close with the test, as a job's close
+    when the job ends."""
+    from opsbench.gateway.jobs import close_gateways
 
     def runner(
         task_id: str,
@@ -93,7 +96,10 @@ def run_task(project: ProjectPaths, docker_images: None) -> TrialRunner:
         trial_dir = JobPaths(project.jobs / job).trial(task_id, attempt).dir
         return run_trial(cfg, trial_dir, cancel), TrialPaths(trial_dir)
 
-    return runner
+    try:
+        yield runner
+    finally:
+        close_gateways()
 
 
 def leftovers(job: str) -> tuple[list[Any], list[Any]]:
