@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from opsbench.agent import resolve_agent
+from opsbench.agent import UnknownAgent, resolve_agent
 from opsbench.builtin_images import BUILTIN_SIDECARS
 from opsbench.models.spec import TaskSpec
 from opsbench.paths import JobPaths, SuitePaths
@@ -28,7 +28,11 @@ def build_image(state: TrialState) -> None:
     timeout = state.spec.environment.timeouts.build_sec
     state.image = state.runtime.ensure_image(state.task.environment, state.spec.id, timeout)
     state.log(f"image {state.image}")
-    agent_cls = resolve_agent(state.config.agent)
+    try:
+        agent_cls = resolve_agent(state.config.agent)
+    except UnknownAgent:
+        return  # a label, not an agent: `opsbench.open` names its sessions (jobs refuse
+        # an unknown agent before any trial)
     layer = agent_cls.install_layer(dict(state.config.agent_kwargs))
     if layer is not None:
         state.image = state.runtime.ensure_agent_image(state.image, layer, INSTALL_TIMEOUT_SEC)

@@ -221,7 +221,7 @@ def test_sigkill_of_the_driver_then_rerun_resumes_and_leaves_nothing_behind(
     """The driver dies without a word: its remote trials die with it, leaving containers
     and scratch directories on the nodes; the rerun cleans every node, reruns what had
     no result, and ends with the full job and nothing left over."""
-    root = make_project(tmp_path / "project", sleep=20)
+    root = make_project(tmp_path / "project", sleep=10)
     job = start_job(root, "ray-sigkill", cluster.address, attempts=1)
     wait_for_containers("ray-sigkill", job, 3)
     os.killpg(job.pid, 9)
