@@ -84,6 +84,10 @@ class CliRun:
     stdout_to_transcript: bool = True
 
 
+LEVELS: dict[str, Any] = {"low": "low", "medium": "medium", "high": "high"}
+"""The efforts a CLI takes under their own names (its `efforts` adds what `off` means)."""
+
+
 class InstalledAgent(Agent):
     """Subclass per CLI: its package, default version, efforts, command and parser."""
 

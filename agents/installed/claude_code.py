@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from agents.installed.base import ROOT, CliRun, InstalledAgent, node_install
+from agents.installed.base import LEVELS, ROOT, CliRun, InstalledAgent, node_install
 from agents.installed.opencode import json_lines
 from agents.installed.transcript import ShellCommand, Transcript, TranscriptError, TurnStep
 from opsbench.gateway.access import GatewayAccess
@@ -28,7 +28,7 @@ class ClaudeCodeAgent(InstalledAgent):
     version = "1"
     package = "@anthropic-ai/claude-code"
     default_version = "2.1.332"
-    efforts: ClassVar[dict[str, Any]] = {"low": "low", "medium": "medium", "high": "high"}
+    efforts: ClassVar[dict[str, Any]] = dict(LEVELS)  # no `off`: see the module docstring
 
     @classmethod
     def install_steps(cls, version: str) -> str:

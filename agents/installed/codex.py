@@ -17,7 +17,7 @@ from typing import Any, ClassVar
 
 import tomli_w
 
-from agents.installed.base import NODE_BIN, ROOT, CliRun, InstalledAgent, node_install
+from agents.installed.base import LEVELS, NODE_BIN, ROOT, CliRun, InstalledAgent, node_install
 from agents.installed.opencode import json_lines
 from agents.installed.transcript import ShellCommand, Transcript, TranscriptError, TurnStep
 from opsbench.gateway.access import GatewayAccess
@@ -33,12 +33,7 @@ class CodexAgent(InstalledAgent):
     version = "1"
     package = "@openai/codex"
     default_version = "0.171.0"
-    efforts: ClassVar[dict[str, Any]] = {
-        "off": "none",
-        "low": "low",
-        "medium": "medium",
-        "high": "high",
-    }
+    efforts: ClassVar[dict[str, Any]] = {"off": "none", **LEVELS}
 
     @classmethod
     def install_steps(cls, version: str) -> str:

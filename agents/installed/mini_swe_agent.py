@@ -16,7 +16,7 @@ from __future__ import annotations
 import json
 from typing import Any, ClassVar
 
-from agents.installed.base import ROOT, RUN_DIR, CliRun, InstalledAgent
+from agents.installed.base import LEVELS, ROOT, RUN_DIR, CliRun, InstalledAgent
 from agents.installed.transcript import ShellCommand, Transcript, TranscriptError, TurnStep
 from opsbench.gateway.access import GatewayAccess
 from opsbench.models.trajectory import ObservationResult, ToolCall
@@ -36,12 +36,7 @@ class MiniSweAgent(InstalledAgent):
     version = "1"
     package = "mini-swe-agent"
     default_version = "2.4.6"
-    efforts: ClassVar[dict[str, Any]] = {
-        "off": None,
-        "low": "low",
-        "medium": "medium",
-        "high": "high",
-    }
+    efforts: ClassVar[dict[str, Any]] = {"off": None, **LEVELS}
 
     @classmethod
     def install_steps(cls, version: str) -> str:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 from typing import Any, ClassVar
 
-from agents.installed.base import RUN_DIR, CliRun, InstalledAgent, node_install
+from agents.installed.base import LEVELS, RUN_DIR, CliRun, InstalledAgent, node_install
 from agents.installed.transcript import ShellCommand, Transcript, TranscriptError, TurnStep
 from opsbench.gateway.access import GatewayAccess
 from opsbench.models.trajectory import ObservationResult, ToolCall
@@ -26,12 +26,7 @@ class OpenCodeAgent(InstalledAgent):
     version = "1"
     package = "opencode-ai"
     default_version = "1.18.33"
-    efforts: ClassVar[dict[str, Any]] = {
-        "off": None,
-        "low": "low",
-        "medium": "medium",
-        "high": "high",
-    }
+    efforts: ClassVar[dict[str, Any]] = {"off": None, **LEVELS}
 
     @classmethod
     def install_steps(cls, version: str) -> str:
