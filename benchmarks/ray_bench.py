@@ -57,9 +57,13 @@ def make_project(root: Path) -> None:
 def timed_job(root: Path, job: str, n_concurrent: int, extra: list[str]) -> float:
     cmd = [*LOOPBACK, "opsbench", "job", "--agent", "nop", "--n-attempts", "3"]
     cmd += ["--job-name", job, "--n-concurrent", str(n_concurrent), "--quiet", *extra]
-    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    env = {**os.environ, "PYTHONPATH": str(REPO), "RAY_ENABLE_UV_RUN_RUNTIME_ENV": "0"}
     t0 = time.perf_counter()
-    subprocess.run(cmd, cwd=root, env=env, check=True, capture_output=True)
+    done = subprocess.run(cmd, cwd=root, env=env, capture_output=True, text=True)
+    if done.returncode != 0:
+        raise SystemExit(
+            f"{job} failed ({done.returncode}):\n{done.stdout[-2000:]}{done.stderr[-3000:]}"
+        )
     return time.perf_counter() - t0
 
 
