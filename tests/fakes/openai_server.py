@@ -183,6 +183,13 @@ def _sse_bytes(events: list[dict[str, Any]], *, done: bool) -> bytes:
     return "".join(out).encode()
 
 
+def _halves(text: str) -> list[str]:
+    """A tool call's arguments in two deltas, as a real stream splits them (a client that
+    reads only the first chunk loses them)."""
+    cut = len(text) // 2
+    return [part for part in (text[:cut], text[cut:]) if part]
+
+
 def as_chat_stream(reply: Reply) -> Reply:
     """A scripted chat completion as the `stream: true` chunks a real server sends."""
     body = reply.body
@@ -194,10 +201,26 @@ def as_chat_stream(reply: Reply) -> Reply:
         delta["reasoning_content"] = message["reasoning_content"]
     if message.get("content"):
         delta["content"] = message["content"]
-    if message.get("tool_calls"):
-        delta["tool_calls"] = [{"index": i, **call} for i, call in enumerate(message["tool_calls"])]
+    calls = message.get("tool_calls") or []
+    if calls:  # as OpenAI streams them: the name first, then the arguments in pieces
+        delta["tool_calls"] = [
+            {"index": i, **call, "function": {**call["function"], "arguments": ""}}
+            for i, call in enumerate(calls)
+        ]
+    pieces = [
+        {"index": i, "function": {"arguments": part}}
+        for i, call in enumerate(calls)
+        for part in _halves(call["function"]["arguments"])
+    ]
     events = [
         {**base, "choices": [{"index": 0, "delta": delta, "finish_reason": None}]},
+        *(
+            {
+                **base,
+                "choices": [{"index": 0, "delta": {"tool_calls": [piece]}, "finish_reason": None}],
+            }
+            for piece in pieces
+        ),
         {**base, "choices": [{"index": 0, "delta": {}, "finish_reason": choice["finish_reason"]}]},
         {**base, "choices": [], "usage": body.get("usage")},
     ]
@@ -256,6 +279,9 @@ def as_response(reply: Reply, stream: bool) -> Reply:
         }
     ]
     for index, item in enumerate(items):
+        if item["type"] == "function_call":
+            events += _function_call_events(index, item)
+            continue
         events.append({"type": "response.output_item.added", "output_index": index, "item": item})
         if item["type"] == "message":
             text = item["content"][0]["text"]
@@ -271,6 +297,23 @@ def as_response(reply: Reply, stream: bool) -> Reply:
         events.append({"type": "response.output_item.done", "output_index": index, "item": item})
     events.append({"type": "response.completed", "response": response})
     return Reply(200, {_SSE: events, _SSE_DONE: False}, reply.headers, 0.0)
+
+
+def _function_call_events(index: int, item: dict[str, Any]) -> list[dict[str, Any]]:
+    """A function call as the Responses API streams it: the item announced with empty
+    arguments, the arguments in deltas, then done (LiteLLM's bridge to Anthropic Messages
+    reads the deltas; Codex reads the finished item)."""
+    where = {"output_index": index, "item_id": item["id"]}
+    started = {**item, "arguments": "", "status": "in_progress"}
+    return [
+        {"type": "response.output_item.added", "output_index": index, "item": started},
+        *(
+            {"type": "response.function_call_arguments.delta", **where, "delta": part}
+            for part in _halves(item["arguments"])
+        ),
+        {"type": "response.function_call_arguments.done", **where, "arguments": item["arguments"]},
+        {"type": "response.output_item.done", "output_index": index, "item": item},
+    ]
 
 
 def as_anthropic(reply: Reply, stream: bool) -> Reply:
