@@ -1,21 +1,25 @@
 """The driver side of the Ray executor: trials placed on Docker nodes, results written here.
 
-`RayExecutor` connects to the cluster named by `--ray-address` and schedules each trial
-as a Ray task that needs one unit of the custom resource `docker` (a node advertises it,
-`ray start --resources '{"docker": N}'`, when it has an engine and room for N trials),
-so a node without Docker never gets a trial. `run_all`'s thread pool keeps
-`--n-concurrent` trials in flight across the whole cluster, one driver thread waiting on
-each. The task's directory and the shared build contexts travel through Ray's object
-store as tar bytes; the trial's directory comes back the same way and the driver alone
-writes it under `jobs/<job>/`: every file first, `config.json` as the driver planned it,
-`result.json` last and atomically — what a local trial leaves, plus one `trial.log` line
-naming the node.
+`RayExecutor` connects to the cluster named by `--ray-address` and starts one
+`NodeRunner` actor on each node that advertises the custom resource `docker` (a node
+advertises it, `ray start --resources '{"docker": N}'`, when it has an engine and room
+for N trials), holding all N units and running up to N trials in its threads; so a node
+without Docker never gets a trial, and a node pays for its worker process, cleanup and
+images once per run, not per trial. `run_all`'s thread pool keeps `--n-concurrent`
+trials in flight across the whole cluster, one driver thread waiting on each and
+sending it to the live node with the fewest in flight. The task's directory and the
+shared build contexts travel through Ray's object store as tar bytes; the trial's
+directory comes back the same way and the driver alone writes it under `jobs/<job>/`:
+every file first, `config.json` as the driver planned it, `result.json` last and
+atomically — what a local trial leaves, plus one `trial.log` line naming the node.
+Nodes that join after the run started get no trials of it.
 
-Faults: a remote task that fails (its node or worker died, its images could not be
-made) becomes an `infra_error` trial, which resume reruns. Ctrl-C sets the cancel flag in
+Faults: a remote trial that fails (its node or worker died, its images could not be
+made) becomes an `infra_error` trial, which resume reruns; a node whose actor died gets
+no more trials. Ctrl-C sets the cancel flag in
 the run's `Coordinator` actor; remote trials tear down on their nodes and send back
 `cancelled` records. Before the first trial, every Docker node removes what killed runs
-of these jobs left there.
+of these jobs left there (the actor's first act).
 """
 
 from __future__ import annotations
@@ -25,12 +29,13 @@ import logging
 import os
 import threading
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from opsbench.cluster.bundle import member, pack, unpack
 from opsbench.cluster.limits import Coordinator
-from opsbench.cluster.node import NodeInfo, NodeTrial, clean_node, run_trial_on_node
+from opsbench.cluster.node import NodeInfo, NodeRunner, NodeTrial
 from opsbench.errors import OpsbenchError
 from opsbench.executor import Executor
 from opsbench.failures import Cancelled, InfraError
@@ -49,6 +54,15 @@ killed (its containers then go with the next run's cleanup)."""
 _WAIT = 0.5
 
 
+@dataclass
+class _Runner:
+    """A node's `NodeRunner` actor, as the driver tracks it."""
+
+    actor: Any
+    in_flight: int = 0
+    alive: bool = True
+
+
 class RayExecutor(Executor):
     """Trials on the Docker nodes of a Ray cluster; the job directory on this machine."""
 
@@ -58,8 +72,7 @@ class RayExecutor(Executor):
         self.address = address or os.environ.get("RAY_ADDRESS") or "auto"
         self.environment_dir = environment_dir
         self._coordinator: Any = None
-        self._remote_trial: Any = None
-        self._environment: Any = None
+        self._runners: list[_Runner] = []
         self._tasks: dict[Path, Any] = {}
         self._lock = threading.Lock()
         self._cancel_sent = False
@@ -75,7 +88,7 @@ class RayExecutor(Executor):
         self._connect()
         nodes: list[dict[str, Any]] = ray.nodes()  # type: ignore[no-untyped-call]
         docker_nodes = [
-            n["NodeID"]
+            n
             for n in nodes
             if n.get("Alive") and n.get("Resources", {}).get(DOCKER_RESOURCE, 0) > 0
         ]
@@ -91,19 +104,19 @@ class RayExecutor(Executor):
             .options(num_cpus=0, scheduling_strategy=NodeAffinitySchedulingStrategy(here, False))
             .remote()
         )
-        self._environment = ray.put(pack(self.environment_dir))
-        self._remote_trial = ray.remote(run_trial_on_node).options(
-            num_cpus=0, resources={DOCKER_RESOURCE: 1}, max_retries=0
-        )
-        cleanup = ray.remote(clean_node)
-        self.nodes = ray.get(
-            [
-                cleanup.options(
-                    num_cpus=0, scheduling_strategy=NodeAffinitySchedulingStrategy(node, False)
-                ).remote(job_names)
-                for node in docker_nodes
-            ]
-        )
+        environment = ray.put(pack(self.environment_dir))
+        runner = ray.remote(NodeRunner)
+        for node in docker_nodes:
+            slots = max(1, int(node["Resources"][DOCKER_RESOURCE]))
+            actor = runner.options(
+                num_cpus=0,
+                resources={DOCKER_RESOURCE: slots},
+                max_concurrency=slots,
+                max_restarts=0,
+                scheduling_strategy=NodeAffinitySchedulingStrategy(node["NodeID"], False),
+            ).remote(job_names, environment, self._coordinator)
+            self._runners.append(_Runner(actor))
+        self.nodes = ray.get([r.actor.info.remote() for r in self._runners])
         self._check_versions()
         for info in self.nodes:
             if info.removed_containers or info.removed_networks:
@@ -155,14 +168,40 @@ class RayExecutor(Executor):
     def run_trial(
         self, config: TrialConfig, trial_dir: Path, cancel: threading.Event
     ) -> TrialResult:
-        ref = self._remote_trial.remote(
-            config, self._task_bundle(config), self._environment, self._coordinator
-        )
         try:
-            done: NodeTrial = self._wait(ref, cancel)
-        except Exception as exc:
+            runner = self._take_runner()
+        except InfraError as exc:
             return record_failure(config, trial_dir, exc)
+        try:
+            done: NodeTrial = self._wait(
+                runner, runner.actor.run.remote(config, self._task_bundle(config)), cancel
+            )
+        except Exception as exc:
+            self._lost(runner, exc)
+            return record_failure(config, trial_dir, exc)
+        finally:
+            with self._lock:
+                runner.in_flight -= 1
         return write_trial(config, trial_dir, done)
+
+    def _take_runner(self) -> _Runner:
+        """The live node with the fewest trials in flight (its actor queues any beyond
+        its slots)."""
+        with self._lock:
+            live = [r for r in self._runners if r.alive]
+            if not live:
+                raise InfraError("no Docker node of the Ray cluster is left")
+            runner = min(live, key=lambda r: r.in_flight)
+            runner.in_flight += 1
+            return runner
+
+    def _lost(self, runner: _Runner, exc: BaseException) -> None:
+        """A node whose actor died (the node, or its worker) gets no more trials."""
+        from ray.exceptions import RayActorError
+
+        if isinstance(exc, RayActorError):
+            with self._lock:
+                runner.alive = False
 
     def _task_bundle(self, config: TrialConfig) -> Any:
         """The task directory in the object store, packed and put once per task."""
@@ -174,7 +213,7 @@ class RayExecutor(Executor):
                 self._tasks[task_dir] = ray.put(pack(task_dir))
             return self._tasks[task_dir]
 
-    def _wait(self, ref: Any, cancel: threading.Event) -> NodeTrial:
+    def _wait(self, runner: _Runner, ref: Any, cancel: threading.Event) -> NodeTrial:
         import ray
 
         deadline: float | None = None
@@ -187,7 +226,7 @@ class RayExecutor(Executor):
                 self._cancel_remote()
                 deadline = time.monotonic() + CANCEL_GRACE_SEC
             if deadline is not None and time.monotonic() > deadline:
-                ray.cancel(ref, force=True)
+                ray.kill(runner.actor)  # its node's trials with it: they were all cancelled
                 raise Cancelled("cancelled; the remote trial did not report in time")
 
     def _cancel_remote(self) -> None:

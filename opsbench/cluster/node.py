@@ -1,12 +1,12 @@
-"""What runs on a Ray node: its images, one trial in a scratch directory, its cleanup.
+"""What runs on a Ray node: its runner actor, its images, its trials, its cleanup.
 
 A node needs Docker, opsbench installed (the same version as the driver) and nothing
 else: the shared build contexts and each task's directory arrive as tar bytes from the
 driver and are unpacked once per digest under the node's scratch directory
 (`OPSBENCH_NODE_DIR`, default `<tmp>/opsbench-node`). The shared images (upstream base,
 opsbench-base, sidecars, verifier) are made with the same functions `opsbench preflight`
-uses, once per worker process and build-context digest (and Docker's digest labels keep
-a second process from rebuilding). The trial itself is the ordinary template
+uses, once per node runner and build-context digest (and Docker's digest labels keep a
+second process from rebuilding). The trial itself is the ordinary template
 (`opsbench.trial.run.run_trial`) against this node's engine; its directory goes back to
 the driver as tar bytes and is deleted here.
 
@@ -113,9 +113,33 @@ def ensure_shared_images(environment: Bundle) -> Path:
     return env_dir
 
 
-def run_trial_on_node(
-    config: TrialConfig, task: Bundle, environment: Bundle, coordinator: Any
-) -> NodeTrial:
+class NodeRunner:
+    """One per Docker node for the length of a run (a Ray actor, threaded): the node's
+    trials run in its threads, as a local executor runs them, so the node pays for one
+    worker process, its imports, its cleanup and its images once instead of per trial.
+
+    Built by the driver with the node's whole `docker` resource and `max_concurrency`
+    equal to it; calls beyond that queue in the actor."""
+
+    def __init__(self, job_names: list[str], environment: Bundle, coordinator: Any) -> None:
+        from opsbench.cluster.limits import cluster_gates
+        from opsbench.providers.limits import default_registry
+        from opsbench.trial import run as _warm  # noqa: F401  (imported before the first trial)
+
+        self.coordinator = coordinator
+        self.cleaned = clean_node(job_names)
+        default_registry().use_factory(cluster_gates(coordinator))
+        ensure_shared_images(environment)
+
+    def info(self) -> NodeInfo:
+        """Who this node is and what its cleanup removed (ready once this returns)."""
+        return self.cleaned
+
+    def run(self, config: TrialConfig, task: Bundle) -> NodeTrial:
+        return run_trial_here(config, task, self.coordinator)
+
+
+def run_trial_here(config: TrialConfig, task: Bundle, coordinator: Any) -> NodeTrial:
     """One trial on this node, its directory returned as tar bytes.
 
     Model calls (the agent's and the judge's) pass the cluster-wide gates in
@@ -123,15 +147,12 @@ def run_trial_on_node(
     records `cancelled` as a local trial would)."""
     import ray
 
-    from opsbench.cluster.limits import cluster_gates, watch_cancel
-    from opsbench.providers.limits import default_registry
+    from opsbench.cluster.limits import watch_cancel
     from opsbench.runtime.docker import owner_tag
     from opsbench.trial.run import run_trial
 
     node_id = ray.get_runtime_context().get_node_id()
     host = socket.gethostname()
-    default_registry().use_factory(cluster_gates(coordinator))
-    ensure_shared_images(environment)
     task_dir = unpack_once(task, node_dir() / "tasks")
     trial_dir = (
         node_dir() / "runs" / config.job_name / f"{config.trial_name}-{uuid.uuid4().hex[:8]}"
