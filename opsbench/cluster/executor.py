@@ -77,11 +77,25 @@ class RayExecutor(Executor):
         self._lock = threading.Lock()
         self._cancel_sent = False
         self.nodes: list[NodeInfo] = []
+        self._start_error: BaseException | None = None
+        self._starting: threading.Thread | None = threading.Thread(
+            target=self._start_in_background, name="opsbench-ray-start", daemon=True
+        )
+        self._starting.start()
 
     # ------------------------------------------------------------------ set-up
 
-    def prepare(self, job_names: list[str]) -> None:
-        """Connect, find the Docker nodes, start the coordinator, clean every node."""
+    def _start_in_background(self) -> None:
+        """Connect and start the node runners while the command compiles and plans
+        (importing Ray, joining the cluster and starting a worker process on each node
+        take seconds; `prepare` waits for them)."""
+        try:
+            self._start()
+        except BaseException as exc:  # raised again by `prepare`, in the command's thread
+            self._start_error = exc
+
+    def _start(self) -> None:
+        """Connect, find the Docker nodes, start the coordinator and a runner on each."""
         import ray
         from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
 
@@ -114,9 +128,25 @@ class RayExecutor(Executor):
                 max_concurrency=slots,
                 max_restarts=0,
                 scheduling_strategy=NodeAffinitySchedulingStrategy(node["NodeID"], False),
-            ).remote(job_names, environment, self._coordinator)
+            ).remote(environment, self._coordinator)
             self._runners.append(_Runner(actor))
-        self.nodes = ray.get([r.actor.info.remote() for r in self._runners])
+
+    def _join_start(self) -> None:
+        if self._starting is not None:
+            self._starting.join()
+            self._starting = None
+            if self._start_error is not None:
+                raise self._start_error
+        elif not self._runners:  # closed, and prepared again
+            self._start()
+
+    def prepare(self, job_names: list[str]) -> None:
+        """Wait for the cluster, then every Docker node removes what killed runs of
+        these jobs left there."""
+        import ray
+
+        self._join_start()
+        self.nodes = ray.get([r.actor.clean.remote(job_names) for r in self._runners])
         self._check_versions()
         for info in self.nodes:
             if info.removed_containers or info.removed_networks:
@@ -158,8 +188,14 @@ class RayExecutor(Executor):
             )
 
     def close(self) -> None:
+        """Disconnect (after the background start, if it is still going): the runners
+        and the coordinator end with the connection."""
         import ray
 
+        if self._starting is not None:
+            self._starting.join()
+            self._starting = None
+        self._runners = []
         if ray.is_initialized():
             ray.shutdown()
 

@@ -121,19 +121,19 @@ class NodeRunner:
     Built by the driver with the node's whole `docker` resource and `max_concurrency`
     equal to it; calls beyond that queue in the actor."""
 
-    def __init__(self, job_names: list[str], environment: Bundle, coordinator: Any) -> None:
+    def __init__(self, environment: Bundle, coordinator: Any) -> None:
         from opsbench.cluster.limits import cluster_gates
         from opsbench.providers.limits import default_registry
         from opsbench.trial import run as _warm  # noqa: F401  (imported before the first trial)
 
         self.coordinator = coordinator
-        self.cleaned = clean_node(job_names)
         default_registry().use_factory(cluster_gates(coordinator))
         ensure_shared_images(environment)
 
-    def info(self) -> NodeInfo:
-        """Who this node is and what its cleanup removed (ready once this returns)."""
-        return self.cleaned
+    def clean(self, job_names: list[str]) -> NodeInfo:
+        """Before the run's first trial: remove what killed runs of these jobs left on
+        this node; says who the node is."""
+        return clean_node(job_names)
 
     def run(self, config: TrialConfig, task: Bundle) -> NodeTrial:
         return run_trial_here(config, task, self.coordinator)

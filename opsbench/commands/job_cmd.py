@@ -29,22 +29,27 @@ def run(args: argparse.Namespace) -> int:
     config = build_job_config(request_from_args(args))
     display = make_display(args.quiet)
     job = JobPaths((args.jobs_dir or paths.jobs) / config.job_name)
-    if harbor_task.is_harbor_path(args.path):
-        selection = harbor_selection(args, job)
-    else:
-        selection = compile_and_select(
-            paths, list(args.task_name), args.path, write=not args.dry_run
-        )
-    if not args.dry_run:
-        joblock.take(job.dir, "job")  # before planning: another run may be mid-trial
-    setup = setup_job(config, job, selection)
-    show_plan(setup, args.dry_run, display)
-    if args.dry_run:
-        return 0
-    executor = make_executor(args.executor, args.ray_address, paths.root)
-    apply_setup(setup)
-    announce_clock(setup, display)
-    return execute([setup], config.n_concurrent, args.pause_file, display, executor)
+    # made first: a cluster executor connects while the tasks compile and the job plans
+    executor = None if args.dry_run else make_executor(args.executor, args.ray_address, paths.root)
+    try:
+        if harbor_task.is_harbor_path(args.path):
+            selection = harbor_selection(args, job)
+        else:
+            selection = compile_and_select(
+                paths, list(args.task_name), args.path, write=not args.dry_run
+            )
+        if not args.dry_run:
+            joblock.take(job.dir, "job")  # before planning: another run may be mid-trial
+        setup = setup_job(config, job, selection)
+        show_plan(setup, args.dry_run, display)
+        if executor is None:
+            return 0
+        apply_setup(setup)
+        announce_clock(setup, display)
+        return execute([setup], config.n_concurrent, args.pause_file, display, executor)
+    finally:
+        if executor is not None:
+            executor.close()
 
 
 def harbor_selection(args: argparse.Namespace, job: JobPaths) -> Any:

@@ -107,23 +107,28 @@ def run(args: argparse.Namespace) -> int:
             configs.append(config)
     if not configs:
         raise OpsbenchError("no variant left after --only/--skip")
-    selection = compile_and_select(
-        paths, args.task_name or suite.task_names, None, write=not args.dry_run
-    )
-    if not args.dry_run:  # before planning: another run may be mid-trial
-        for path in [root.dir, *(root.job(c.job_name).dir for c in configs)]:
-            joblock.take(path, "suite")
-    setups = [setup_job(c, root.job(c.job_name), selection) for c in configs]
-    display.message(f"suite {suite.name}: {root.dir} · {len(setups)} variants")
-    for setup in setups:
-        show_plan(setup, args.dry_run, display)
-    if args.dry_run:
-        return 0
-    executor = make_executor(args.executor, args.ray_address, paths.root)
-    root.dir.mkdir(parents=True, exist_ok=True)
-    for setup in setups:
-        apply_setup(setup, suite=root)
-    code = execute(setups, args.n_concurrent, None, display, executor)
+    # made first: a cluster executor connects while the tasks compile and the jobs plan
+    executor = None if args.dry_run else make_executor(args.executor, args.ray_address, paths.root)
+    try:
+        selection = compile_and_select(
+            paths, args.task_name or suite.task_names, None, write=not args.dry_run
+        )
+        if not args.dry_run:  # before planning: another run may be mid-trial
+            for path in [root.dir, *(root.job(c.job_name).dir for c in configs)]:
+                joblock.take(path, "suite")
+        setups = [setup_job(c, root.job(c.job_name), selection) for c in configs]
+        display.message(f"suite {suite.name}: {root.dir} · {len(setups)} variants")
+        for setup in setups:
+            show_plan(setup, args.dry_run, display)
+        if executor is None:
+            return 0
+        root.dir.mkdir(parents=True, exist_ok=True)
+        for setup in setups:
+            apply_setup(setup, suite=root)
+        code = execute(setups, args.n_concurrent, None, display, executor)
+    finally:
+        if executor is not None:
+            executor.close()
     _comparison(root, display)
     return code
 

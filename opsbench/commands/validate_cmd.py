@@ -100,31 +100,37 @@ def run(args: argparse.Namespace) -> int:
         return run_under_harbor(args, paths)
     root = SuitePaths(args.jobs_dir or paths.jobs / "validate")
     exploits = () if args.no_redteam else redteam.select(args.exploit)
-    selection = compile_and_select(paths, list(args.task_name), args.path)
-    display = QuietDisplay()
-    joblock.take(root.dir, "validate")
+    # made first: a cluster executor connects while the tasks compile and the jobs plan
     executor = make_executor(args.executor, args.ray_address, paths.root)
-    setups = []
-    tasks = selection.tasks
-    attacked = tasks
-    if args.redteam_representative:
-        from opsbench.harbor_run import representative
+    try:
+        selection = compile_and_select(paths, list(args.task_name), args.path)
+        display = QuietDisplay()
+        joblock.take(root.dir, "validate")
+        setups = []
+        tasks = selection.tasks
+        attacked = tasks
+        if args.redteam_representative:
+            from opsbench.harbor_run import representative
 
-        attacked = {t: tasks[t] for t in representative(tasks)}
-        display.message(f"red team on {len(attacked)} representative tasks: {', '.join(attacked)}")
-    for agent, subset in [("oracle", tasks), ("nop", tasks)] + [
-        (e.name, redteam.applicable(e, attacked)) for e in exploits
-    ]:
-        attempts = args.oracle_attempts if agent == "oracle" else 1
-        request = JobRequest(
-            agent=agent, n_attempts=attempts, job_name=agent, n_concurrent=args.n_concurrent
-        )
-        chosen = TaskSelection(subset, {t: selection.checksums[t] for t in subset})
-        joblock.take(root.job(agent).dir, "validate")
-        setup = setup_job(build_job_config(request), root.job(agent), chosen)
-        apply_setup(setup, suite=root)
-        setups.append(setup)
-    code = execute(setups, args.n_concurrent, None, display, executor)
+            attacked = {t: tasks[t] for t in representative(tasks)}
+            display.message(
+                f"red team on {len(attacked)} representative tasks: {', '.join(attacked)}"
+            )
+        for agent, subset in [("oracle", tasks), ("nop", tasks)] + [
+            (e.name, redteam.applicable(e, attacked)) for e in exploits
+        ]:
+            attempts = args.oracle_attempts if agent == "oracle" else 1
+            request = JobRequest(
+                agent=agent, n_attempts=attempts, job_name=agent, n_concurrent=args.n_concurrent
+            )
+            chosen = TaskSelection(subset, {t: selection.checksums[t] for t in subset})
+            joblock.take(root.job(agent).dir, "validate")
+            setup = setup_job(build_job_config(request), root.job(agent), chosen)
+            apply_setup(setup, suite=root)
+            setups.append(setup)
+        code = execute(setups, args.n_concurrent, None, display, executor)
+    finally:
+        executor.close()
     if code:
         return code
     failures = 0
