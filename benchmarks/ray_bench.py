@@ -3,11 +3,12 @@
 A throwaway project of 16 tiny tasks (no sidecar) x 3 attempts, the nop agent, the same
 `--n-concurrent` both ways. Ray's two nodes are `ray start` processes on this machine
 (head and worker, `{"docker": N}` each, sharing the one Docker engine), started before
-the timed run: their start-up is reported apart. Each figure is the wall time of the
-whole `opsbench job` command (process start, planning, trials, report), the first run
-of each warming the task images. Target: Ray within 15% of local.
+the timed runs: their start-up is reported apart. Each figure is the wall time of the
+whole `opsbench job` command (process start, planning, trials, report), after a warm-up
+run of each (task images, node images); local and Ray runs alternate, so both see the
+same machine, and the medians are compared. Target: Ray within 15% of local.
 
-    uv run python benchmarks/ray_bench.py [--n-concurrent 4]
+    uv run python benchmarks/ray_bench.py [--n-concurrent 4] [--repeat 3]
 """
 
 from __future__ import annotations
@@ -84,13 +85,12 @@ def median_trial(root: Path, job: str) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--n-concurrent", type=int, default=4)
+    parser.add_argument("--repeat", type=int, default=3, help="timed pairs (median reported)")
     args = parser.parse_args()
     n = args.n_concurrent
     with tempfile.TemporaryDirectory(prefix="opsbench-ray-bench-") as tmp:
         root = Path(tmp) / "project"
         make_project(root)
-        timed_job(root, "warm-local", n, ["--task-name", "bench-0"])  # images, tasks/
-        local = timed_job(root, "local", n, [])
         cluster = LocalRayCluster(Path(tmp) / "ray")
         t0 = time.perf_counter()
         try:
@@ -98,18 +98,28 @@ def main() -> None:
             cluster.add_node({"docker": n // 2 or 1})
             startup = time.perf_counter() - t0
             ray = ["--executor", "ray", "--ray-address", cluster.address]
+            timed_job(root, "warm-local", n, ["--task-name", "bench-0"])  # images, tasks/
             timed_job(root, "warm-ray", n, ["--task-name", "bench-0", *ray])  # node images
-            on_ray = timed_job(root, "ray", n, ray)
+            local, on_ray = [], []
+            for i in range(args.repeat):  # interleaved: both see the same machine
+                local.append(timed_job(root, f"local-{i}", n, []))
+                on_ray.append(timed_job(root, f"ray-{i}", n, ray))
         finally:
             cluster.stop()
-        trial_local, trial_ray = median_trial(root, "local"), median_trial(root, "ray")
-    print(f"48 nop trials, --n-concurrent {n}")
-    print(f"  local executor:          {local:7.1f} s")
+        trial_local, trial_ray = median_trial(root, "local-0"), median_trial(root, "ray-0")
+    mid_local, mid_ray = statistics.median(local), statistics.median(on_ray)
+    print(f"48 nop trials, --n-concurrent {n}, median of {args.repeat} interleaved runs")
+    print(f"  local executor:          {mid_local:7.1f} s  {_runs(local)}")
     print(
-        f"  ray, 2 nodes:            {on_ray:7.1f} s  ({(on_ray / local - 1) * 100:+.0f}% vs local)"
+        f"  ray, 2 nodes:            {mid_ray:7.1f} s  {_runs(on_ray)}"
+        f"  ({(mid_ray / mid_local - 1) * 100:+.0f}% vs local)"
     )
     print(f"  ray cluster start-up:    {startup:7.1f} s  (not counted above)")
     print(f"  median trial: local {trial_local:.1f} s, on a ray node {trial_ray:.1f} s")
+
+
+def _runs(seconds: list[float]) -> str:
+    return "(" + ", ".join(f"{s:.1f}" for s in seconds) + ")"
 
 
 if __name__ == "__main__":

@@ -16,9 +16,10 @@ Nodes that join after the run started get no trials of it.
 
 Faults: a remote trial that fails (its node or worker died, its images could not be
 made) becomes an `infra_error` trial, which resume reruns; a node whose actor died gets
-no more trials. Ctrl-C sets the cancel flag in
-the run's `Coordinator` actor; remote trials tear down on their nodes and send back
-`cancelled` records. Before the first trial, every Docker node removes what killed runs
+no more trials. Ctrl-C sets the cancel flag of
+every node's runner (no trial polls for it); remote trials tear down on their nodes and
+send back `cancelled` records. A driver that dies takes its runners with it (Ray ends
+an owner's actors): their containers stay, and the next run's cleanup removes them. Before the first trial, every Docker node removes what killed runs
 of these jobs left there (the actor's first act).
 """
 
@@ -35,7 +36,7 @@ from typing import Any
 
 from opsbench.cluster.bundle import member, pack, unpack
 from opsbench.cluster.limits import Coordinator
-from opsbench.cluster.node import NodeInfo, NodeRunner, NodeTrial
+from opsbench.cluster.node import CONTROL, NodeInfo, NodeRunner, NodeTrial
 from opsbench.errors import OpsbenchError
 from opsbench.executor import Executor
 from opsbench.failures import Cancelled, InfraError
@@ -119,7 +120,7 @@ class RayExecutor(Executor):
             .remote()
         )
         environment = ray.put(pack(self.environment_dir))
-        runner = ray.remote(NodeRunner)
+        runner = ray.remote(concurrency_groups={CONTROL: 1})(NodeRunner)  # type: ignore[call-overload]
         for node in docker_nodes:
             slots = max(1, int(node["Resources"][DOCKER_RESOURCE]))
             actor = runner.options(
@@ -163,6 +164,11 @@ class RayExecutor(Executor):
 
         if ray.is_initialized():
             return
+        # connecting from the background thread, Ray warns that it installs no SIGTERM
+        # handler: the command's own signal handling is the one that applies
+        quiet = logging.getLogger("ray._private.worker")
+        level = quiet.level
+        quiet.setLevel(logging.ERROR)
         try:
             ray.init(
                 address=self.address,
@@ -175,6 +181,8 @@ class RayExecutor(Executor):
                 f"--ray-address {self.address}: cannot connect to a Ray cluster ({exc}); "
                 "start one with `ray start --head` (see the README, 'Running on Ray')"
             ) from None
+        finally:
+            quiet.setLevel(level)
 
     def _check_versions(self) -> None:
         from opsbench import __version__
@@ -270,7 +278,9 @@ class RayExecutor(Executor):
             if self._cancel_sent:
                 return
             self._cancel_sent = True
-        self._coordinator.cancel.remote()
+            live = [r for r in self._runners if r.alive]
+        for runner in live:
+            runner.actor.cancel.options(concurrency_group=CONTROL).remote()
 
 
 def write_trial(config: TrialConfig, trial_dir: Path, done: NodeTrial) -> TrialResult:

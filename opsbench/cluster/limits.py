@@ -1,19 +1,16 @@
-"""Provider limits and cancellation for the whole cluster, in one Ray actor.
+"""Provider limits for the whole cluster, in one Ray actor.
 
 Every node's trials reach the model through `ClusterGate`s, which ask the run's single
 `Coordinator` actor (on the driver's node) for the breaker's answer and a rate slot, then
 wait locally, cancellably. So the minimum interval, the rate limit per window and the
 circuit breaker hold across all nodes, as they hold across threads of one process
-(`opsbench.providers.limits`), and the judge's calls pass the same gates. The actor also
-carries the run's cancel flag, which each remote trial watches.
+(`opsbench.providers.limits`), and the judge's calls pass the same gates.
 """
 
 from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
 from opsbench.models.provider import ProviderSettings
@@ -30,25 +27,16 @@ from opsbench.providers.limits import (
 
 _ASK_EVERY = 1.0
 """Longest a caller waits on an open breaker before asking the actor again (seconds)."""
-WATCH_EVERY = 0.5
-"""How often a remote trial looks at the run's cancel flag (seconds)."""
 
 
 class Coordinator:
-    """The state one run shares across the cluster: the real gates and the cancel flag.
+    """The state one run shares across the cluster: the real provider gates.
 
     Made a Ray actor by the executor (`ray.remote(Coordinator)`); its methods never block,
     so one thread serves every node."""
 
     def __init__(self) -> None:
         self._gates = GateRegistry()
-        self._cancelled = False
-
-    def cancel(self) -> None:
-        self._cancelled = True
-
-    def cancelled(self) -> bool:
-        return self._cancelled
 
     def poll_breaker(self, provider: str, settings: ProviderSettings) -> BreakerPoll:
         return self._gates.gate(provider, settings).poll_breaker()
@@ -114,29 +102,3 @@ def cluster_gates(coordinator: Any) -> GateFactory:
         return ClusterGate(name, settings, coordinator)
 
     return factory
-
-
-@contextmanager
-def watch_cancel(coordinator: Any, cancel: threading.Event) -> Iterator[None]:
-    """Set `cancel` when the run is cancelled, or when its coordinator is gone (the
-    driver died: the trial tears down instead of running on for nobody)."""
-    import ray
-
-    stop = threading.Event()
-
-    def watch() -> None:
-        while not stop.wait(WATCH_EVERY):
-            try:
-                if ray.get(coordinator.cancelled.remote(), timeout=30):
-                    cancel.set()
-                    return
-            except Exception:
-                cancel.set()
-                return
-
-    thread = threading.Thread(target=watch, name="opsbench-cancel-watch", daemon=True)
-    thread.start()
-    try:
-        yield
-    finally:
-        stop.set()  # not joined: a daemon thread, and joining costs up to WATCH_EVERY

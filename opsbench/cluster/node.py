@@ -126,7 +126,7 @@ class NodeRunner:
         from opsbench.providers.limits import default_registry
         from opsbench.trial import run as _warm  # noqa: F401  (imported before the first trial)
 
-        self.coordinator = coordinator
+        self.cancelled = threading.Event()
         default_registry().use_factory(cluster_gates(coordinator))
         ensure_shared_images(environment)
 
@@ -136,18 +136,26 @@ class NodeRunner:
         return clean_node(job_names)
 
     def run(self, config: TrialConfig, task: Bundle) -> NodeTrial:
-        return run_trial_here(config, task, self.coordinator)
+        return run_trial_here(config, task, self.cancelled)
+
+    def cancel(self) -> None:
+        """The run is cancelled: every trial here tears down and records `cancelled`, as
+        a local trial does. Called in the actor's `control` concurrency group, so it
+        runs while every trial slot is busy."""
+        self.cancelled.set()
 
 
-def run_trial_here(config: TrialConfig, task: Bundle, coordinator: Any) -> NodeTrial:
+CONTROL = "control"
+"""The runner's concurrency group for `cancel` (its trials fill the default group)."""
+
+
+def run_trial_here(config: TrialConfig, task: Bundle, cancel: threading.Event) -> NodeTrial:
     """One trial on this node, its directory returned as tar bytes.
 
-    Model calls (the agent's and the judge's) pass the cluster-wide gates in
-    `coordinator`; the run's cancel flag there cancels the trial (it tears down and
-    records `cancelled` as a local trial would)."""
+    Model calls (the agent's and the judge's) pass the cluster-wide gates the runner
+    installed; `cancel` is the run's cancel flag on this node."""
     import ray
 
-    from opsbench.cluster.limits import watch_cancel
     from opsbench.runtime.docker import owner_tag
     from opsbench.trial.run import run_trial
 
@@ -163,10 +171,8 @@ def run_trial_here(config: TrialConfig, task: Bundle, coordinator: Any) -> NodeT
     (trial_dir / "trial.log").write_text(
         f"{stamp} ray node {node_id} (host {host}, pid {os.getpid()})\n", encoding="utf-8"
     )
-    cancel = threading.Event()
     try:
-        with watch_cancel(coordinator, cancel):
-            run_trial(config.model_copy(update={"task_dir": str(task_dir)}), trial_dir, cancel)
+        run_trial(config.model_copy(update={"task_dir": str(task_dir)}), trial_dir, cancel)
         return NodeTrial(node_id, host, pack(trial_dir).data)
     finally:
         shutil.rmtree(trial_dir, ignore_errors=True)
