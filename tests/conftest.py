@@ -9,6 +9,27 @@ import pytest
 
 from tests.reporting.report_browser import Chrome, chromium_binary
 
+INSTALLED_AGENT_TESTS = "tests/agents/test_installed_agents.py"
+
+
+@pytest.hookimpl(trylast=True)  # after `-m` and `-k` have deselected
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """The installed-agent tests run last, and their images (the gateway, each CLI's
+    install layer: minutes of downloads when cold) build in the background meanwhile
+    (`tests/agents/warm.py`)."""
+    late = [item for item in items if item.nodeid.startswith(INSTALLED_AGENT_TESTS)]
+    if not late:
+        return
+    items[:] = [item for item in items if item not in late] + late
+    from tests.agents import warm
+
+    agents = {
+        str(item.callspec.params["agent"])
+        for item in late
+        if hasattr(item, "callspec") and "agent" in item.callspec.params
+    }
+    warm.start(sorted(agents))
+
 
 @pytest.fixture(scope="session", autouse=True)
 def _isolated_results_store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:

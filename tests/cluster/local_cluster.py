@@ -68,7 +68,7 @@ class RayNode:
             return
         os.killpg(self.process.pid, signal.SIGTERM)
         try:
-            self.process.wait(timeout=30)
+            self.process.wait(timeout=10)  # then killed: the cluster is thrown away
         except subprocess.TimeoutExpired:
             self.kill()
 
