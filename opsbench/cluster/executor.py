@@ -16,11 +16,11 @@ Nodes that join after the run started get no trials of it.
 
 Faults: a remote trial that fails (its node or worker died, its images could not be
 made) becomes an `infra_error` trial, which resume reruns; a node whose actor died gets
-no more trials. Ctrl-C sets the cancel flag of
-every node's runner (no trial polls for it); remote trials tear down on their nodes and
-send back `cancelled` records. A driver that dies takes its runners with it (Ray ends
-an owner's actors): their containers stay, and the next run's cleanup removes them. Before the first trial, every Docker node removes what killed runs
-of these jobs left there (the actor's first act).
+no more trials. Ctrl-C sets the cancel flag of every node's runner (no trial polls for
+it); remote trials tear down on their nodes and send back `cancelled` records. A driver
+that dies takes its runners with it (Ray ends an owner's actors): their containers stay,
+and the next run's cleanup removes them. Before the first trial, every Docker node
+removes what killed runs of these jobs left there.
 """
 
 from __future__ import annotations
@@ -133,13 +133,12 @@ class RayExecutor(Executor):
             self._runners.append(_Runner(actor))
 
     def _join_start(self) -> None:
-        if self._starting is not None:
-            self._starting.join()
-            self._starting = None
-            if self._start_error is not None:
-                raise self._start_error
-        elif not self._runners:  # closed, and prepared again
-            self._start()
+        if self._starting is None:
+            raise OpsbenchError("the Ray executor is closed; make another for another run")
+        self._starting.join()
+        self._starting = None
+        if self._start_error is not None:
+            raise self._start_error
 
     def prepare(self, job_names: list[str]) -> None:
         """Wait for the cluster, then every Docker node removes what killed runs of
@@ -203,7 +202,7 @@ class RayExecutor(Executor):
         if self._starting is not None:
             self._starting.join()
             self._starting = None
-        self._runners = []
+        self._runners, self._tasks = [], {}
         if ray.is_initialized():
             ray.shutdown()
 
