@@ -8,6 +8,7 @@ job exits cleanly when the in-flight ones finish and continues when rerun.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 from abc import ABC, abstractmethod
@@ -15,7 +16,7 @@ from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar, overload
 
 from opsbench.display import Display
 from opsbench.errors import OpsbenchError
@@ -138,3 +139,28 @@ def make_executor(kind: str, ray_address: str | None, project_root: Path) -> Exe
 
         return RayExecutor(ray_address, project_root / "environment")
     raise OpsbenchError(f"--executor: unknown executor {kind!r}; known: {', '.join(EXECUTORS)}")
+
+
+@overload
+def opened_executor(
+    kind: str, ray_address: str | None, project_root: Path, dry_run: Literal[False] = False
+) -> contextlib.AbstractContextManager[Executor]: ...
+
+
+@overload
+def opened_executor(
+    kind: str, ray_address: str | None, project_root: Path, dry_run: bool
+) -> contextlib.AbstractContextManager[Executor | None]: ...
+
+
+def opened_executor(
+    kind: str, ray_address: str | None, project_root: Path, dry_run: bool = False
+) -> contextlib.AbstractContextManager[Executor | None]:
+    """A command's executor, closed however the command ends; none for a dry run.
+
+    Commands open it before compiling: a cluster executor connects in the background
+    meanwhile, so its start-up overlaps the compile and the planning.
+    """
+    if dry_run:
+        return contextlib.nullcontext()
+    return contextlib.closing(make_executor(kind, ray_address, project_root))

@@ -14,7 +14,7 @@ from opsbench.paths import JobPaths, ProjectPaths, find_root
 @joblock.holding
 def run(args: argparse.Namespace) -> int:
     from opsbench.display import make_display
-    from opsbench.executor import make_executor
+    from opsbench.executor import opened_executor
     from opsbench.jobconfig import build_job_config, request_from_args
     from opsbench.jobrun import (
         announce_clock,
@@ -29,9 +29,7 @@ def run(args: argparse.Namespace) -> int:
     config = build_job_config(request_from_args(args))
     display = make_display(args.quiet)
     job = JobPaths((args.jobs_dir or paths.jobs) / config.job_name)
-    # made first: a cluster executor connects while the tasks compile and the job plans
-    executor = None if args.dry_run else make_executor(args.executor, args.ray_address, paths.root)
-    try:
+    with opened_executor(args.executor, args.ray_address, paths.root, args.dry_run) as executor:
         if harbor_task.is_harbor_path(args.path):
             selection = harbor_selection(args, job)
         else:
@@ -47,9 +45,6 @@ def run(args: argparse.Namespace) -> int:
         apply_setup(setup)
         announce_clock(setup, display)
         return execute([setup], config.n_concurrent, args.pause_file, display, executor)
-    finally:
-        if executor is not None:
-            executor.close()
 
 
 def harbor_selection(args: argparse.Namespace, job: JobPaths) -> Any:

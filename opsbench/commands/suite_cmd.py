@@ -87,7 +87,7 @@ def selected(name: str, only: list[str], skip: list[str]) -> bool:
 @joblock.holding
 def run(args: argparse.Namespace) -> int:
     from opsbench.display import make_display
-    from opsbench.executor import make_executor
+    from opsbench.executor import opened_executor
     from opsbench.jobconfig import build_job_config
     from opsbench.jobrun import apply_setup, compile_and_select, execute, setup_job, show_plan
     from opsbench.paths import ProjectPaths, find_root
@@ -107,9 +107,7 @@ def run(args: argparse.Namespace) -> int:
             configs.append(config)
     if not configs:
         raise OpsbenchError("no variant left after --only/--skip")
-    # made first: a cluster executor connects while the tasks compile and the jobs plan
-    executor = None if args.dry_run else make_executor(args.executor, args.ray_address, paths.root)
-    try:
+    with opened_executor(args.executor, args.ray_address, paths.root, args.dry_run) as executor:
         selection = compile_and_select(
             paths, args.task_name or suite.task_names, None, write=not args.dry_run
         )
@@ -126,9 +124,6 @@ def run(args: argparse.Namespace) -> int:
         for setup in setups:
             apply_setup(setup, suite=root)
         code = execute(setups, args.n_concurrent, None, display, executor)
-    finally:
-        if executor is not None:
-            executor.close()
     _comparison(root, display)
     return code
 

@@ -89,7 +89,7 @@ def calibration_verdict(agent: str, result: TrialResult | None) -> tuple[bool, s
 def run(args: argparse.Namespace) -> int:
     from opsbench import redteam
     from opsbench.display import QuietDisplay
-    from opsbench.executor import make_executor
+    from opsbench.executor import opened_executor
     from opsbench.jobconfig import build_job_config
     from opsbench.jobrun import TaskSelection, apply_setup, compile_and_select, execute, setup_job
     from opsbench.models.job import JobRequest
@@ -100,9 +100,7 @@ def run(args: argparse.Namespace) -> int:
         return run_under_harbor(args, paths)
     root = SuitePaths(args.jobs_dir or paths.jobs / "validate")
     exploits = () if args.no_redteam else redteam.select(args.exploit)
-    # made first: a cluster executor connects while the tasks compile and the jobs plan
-    executor = make_executor(args.executor, args.ray_address, paths.root)
-    try:
+    with opened_executor(args.executor, args.ray_address, paths.root) as executor:
         selection = compile_and_select(paths, list(args.task_name), args.path)
         display = QuietDisplay()
         joblock.take(root.dir, "validate")
@@ -129,8 +127,6 @@ def run(args: argparse.Namespace) -> int:
             apply_setup(setup, suite=root)
             setups.append(setup)
         code = execute(setups, args.n_concurrent, None, display, executor)
-    finally:
-        executor.close()
     if code:
         return code
     failures = 0
