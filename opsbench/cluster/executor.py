@@ -73,6 +73,7 @@ class RayExecutor(Executor):
         self.address = address or os.environ.get("RAY_ADDRESS") or "auto"
         self.environment_dir = environment_dir
         self._coordinator: Any = None
+        self._here = ""
         self._runners: list[_Runner] = []
         self._tasks: dict[Path, Any] = {}
         self._lock = threading.Lock()
@@ -113,12 +114,7 @@ class RayExecutor(Executor):
                 f"`{DOCKER_RESOURCE}` resource: start each machine that has Docker with "
                 f"`ray start ... --resources '{{\"{DOCKER_RESOURCE}\": N}}'`"
             )
-        here = ray.get_runtime_context().get_node_id()
-        self._coordinator = (
-            ray.remote(Coordinator)
-            .options(num_cpus=0, scheduling_strategy=NodeAffinitySchedulingStrategy(here, False))
-            .remote()
-        )
+        self._here = ray.get_runtime_context().get_node_id()
         environment = ray.put(pack(self.environment_dir))
         runner = ray.remote(concurrency_groups={CONTROL: 1})(NodeRunner)  # type: ignore[call-overload]
         for node in docker_nodes:
@@ -129,7 +125,7 @@ class RayExecutor(Executor):
                 max_concurrency=slots,
                 max_restarts=0,
                 scheduling_strategy=NodeAffinitySchedulingStrategy(node["NodeID"], False),
-            ).remote(environment, self._coordinator)
+            ).remote(environment)
             self._runners.append(_Runner(actor))
 
     def _join_start(self) -> None:
@@ -216,9 +212,13 @@ class RayExecutor(Executor):
         except InfraError as exc:
             return record_failure(config, trial_dir, exc)
         try:
-            done: NodeTrial = self._wait(
-                runner, runner.actor.run.remote(config, self._task_bundle(config)), cancel
+            call = runner.actor.run.remote(
+                config,
+                self._task_bundle(config),
+                self._coordinator_for(config),
+                credentials_for(config),
             )
+            done: NodeTrial = self._wait(runner, call, cancel)
         except Exception as exc:
             self._lost(runner, exc)
             return record_failure(config, trial_dir, exc)
@@ -245,6 +245,27 @@ class RayExecutor(Executor):
         if isinstance(exc, RayActorError):
             with self._lock:
                 runner.alive = False
+
+    def _coordinator_for(self, config: TrialConfig) -> Any:
+        """The run's `Coordinator` (on the driver's node) for a trial that calls a model,
+        made at the first such trial; none for the others. An oracle or nop run so never
+        pays for its worker process: seconds of CPU on a busy node."""
+        if config.model is None and config.judge_model is None:
+            return None
+        import ray
+        from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
+
+        with self._lock:
+            if self._coordinator is None:
+                self._coordinator = (
+                    ray.remote(Coordinator)
+                    .options(
+                        num_cpus=0,
+                        scheduling_strategy=NodeAffinitySchedulingStrategy(self._here, False),
+                    )
+                    .remote()
+                )
+            return self._coordinator
 
     def _task_bundle(self, config: TrialConfig) -> Any:
         """The task directory in the object store, packed and put once per task."""
@@ -280,6 +301,20 @@ class RayExecutor(Executor):
             live = [r for r in self._runners if r.alive]
         for runner in live:
             runner.actor.cancel.options(concurrency_group=CONTROL).remote()
+
+
+def credentials_for(config: TrialConfig) -> dict[str, str]:
+    """The driver's provider credentials for the trial's model and judge (see
+    `credential_env`), for the node's runner: nodes need no keys of their own. They
+    travel in Ray's RPC to the runner, never into the job directory."""
+    from opsbench.providers.llm import credential_env
+
+    api_base = config.provider_settings.api_base
+    found: dict[str, str] = {}
+    for model in (config.model, config.judge_model):
+        if model is not None:
+            found.update(credential_env(model, api_base))
+    return found
 
 
 def write_trial(config: TrialConfig, trial_dir: Path, done: NodeTrial) -> TrialResult:

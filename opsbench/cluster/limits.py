@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 from typing import Any
 
+from opsbench.failures import InfraError
 from opsbench.models.provider import ProviderSettings
 from opsbench.providers.limits import (
     BreakerPoll,
@@ -95,10 +97,14 @@ class ClusterGate(ProviderGate):
         self._ask("defer", seconds)
 
 
-def cluster_gates(coordinator: Any) -> GateFactory:
-    """A gate factory for `GateRegistry.use_factory`: every gate asks `coordinator`."""
+def cluster_gates(coordinator: Callable[[], Any]) -> GateFactory:
+    """A gate factory for `GateRegistry.use_factory`: every gate asks the coordinator
+    `coordinator()` returns when the gate is made (at a provider's first call)."""
 
     def factory(name: str, settings: ProviderSettings) -> ProviderGate:
-        return ClusterGate(name, settings, coordinator)
+        handle = coordinator()
+        if handle is None:
+            raise InfraError(f"a call to {name} on a Ray node without the run's coordinator")
+        return ClusterGate(name, settings, handle)
 
     return factory

@@ -121,13 +121,15 @@ class NodeRunner:
     Built by the driver with the node's whole `docker` resource and `max_concurrency`
     equal to it; calls beyond that queue in the actor."""
 
-    def __init__(self, environment: Bundle, coordinator: Any) -> None:
+    def __init__(self, environment: Bundle) -> None:
         from opsbench.cluster.limits import cluster_gates
         from opsbench.providers.limits import default_registry
         from opsbench.trial import run as _warm  # noqa: F401  (imported before the first trial)
 
         self.cancelled = threading.Event()
-        default_registry().use_factory(cluster_gates(coordinator))
+        self.coordinator: Any = None
+        """The run's `Coordinator`, brought by the first trial that calls a model."""
+        default_registry().use_factory(cluster_gates(lambda: self.coordinator))
         ensure_shared_images(environment)
 
     def clean(self, job_names: list[str]) -> NodeInfo:
@@ -135,7 +137,15 @@ class NodeRunner:
         this node; says who the node is."""
         return clean_node(job_names)
 
-    def run(self, config: TrialConfig, task: Bundle) -> NodeTrial:
+    def run(
+        self, config: TrialConfig, task: Bundle, coordinator: Any, credentials: dict[str, str]
+    ) -> NodeTrial:
+        """One trial. A trial that calls a model brings the run's `coordinator` (a
+        handle) and the driver's provider `credentials`, which this runner's process
+        then has in its environment (where LiteLLM looks) for the rest of the run."""
+        if coordinator is not None:
+            self.coordinator = coordinator
+        os.environ.update(credentials)
         return run_trial_here(config, task, self.cancelled)
 
     def cancel(self) -> None:

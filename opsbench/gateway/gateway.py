@@ -48,7 +48,7 @@ from opsbench.gateway.control import ControlServer, Lease
 from opsbench.models.provider import ProviderSettings
 from opsbench.models.result import UsageCounters
 from opsbench.providers.errors import ProviderCallFailed
-from opsbench.providers.llm import provider_of
+from opsbench.providers.llm import credential_env, provider_of
 from opsbench.runtime.docker import client, labels
 from opsbench.runtime.images import GATEWAY_IMAGE
 
@@ -239,11 +239,7 @@ class Gateway:
     def _secrets(self) -> dict[str, str]:
         if self.spec.secrets is not None:
             return dict(self.spec.secrets)
-        prefix = self.provider.upper().replace("-", "_")
-        names = [f"{prefix}_API_KEY"]
-        if not self.spec.settings.api_base:
-            names.append(f"{prefix}_API_BASE")
-        return {n: os.environ[n] for n in names if os.environ.get(n)}
+        return credential_env(self.spec.model, self.spec.settings.api_base)
 
     def _config(self) -> bytes:
         spec = self.spec

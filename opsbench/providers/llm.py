@@ -38,3 +38,12 @@ def provider_of(model: str) -> str:
         return str(load_litellm().get_llm_provider(model)[1])
     except Exception:
         return "default"
+
+
+def credential_env(model: str, api_base: str | None = None) -> dict[str, str]:
+    """`model`'s provider credentials from this process's environment and nothing else
+    of it: `<PROVIDER>_API_KEY`, and `<PROVIDER>_API_BASE` when no api_base is set. What
+    the model gateway's container and a Ray node's runner are handed."""
+    prefix = provider_of(model).upper().replace("-", "_")
+    names = [f"{prefix}_API_KEY"] + ([] if api_base else [f"{prefix}_API_BASE"])
+    return {name: os.environ[name] for name in names if os.environ.get(name)}

@@ -9,7 +9,6 @@ limits hold across nodes. Kept short: the cluster starts once for the module.
 
 from __future__ import annotations
 
-import itertools
 import json
 import os
 import re
@@ -114,54 +113,36 @@ def node_of(trial_dir: Path) -> str | None:
     return found.group(1) if found else None
 
 
-def test_provider_limits_hold_across_nodes(
-    cluster: LocalRayCluster, monkeypatch: pytest.MonkeyPatch
+def test_provider_limits_hold_across_nodes_through_a_real_job(
+    cluster: LocalRayCluster, tmp_path: Path
 ) -> None:
-    """Two nodes calling one provider share its minimum interval: the run's coordinator
-    actor hands out the slots, so starts are spaced as on one machine."""
-    import ray
-    import ray._private.services as services
-    from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
+    """Two LLM-agent trials, one on each node, call one provider: the run's coordinator
+    (made for the first trial that calls a model) spaces their calls by the minimum
+    interval, as on one machine. Both reach the scripted model over real HTTP."""
+    from tests.fakes.openai_server import FakeOpenAIServer, tool_reply
 
-    from opsbench.cluster.limits import Coordinator
-
-    interval = 0.4
-
-    def calls_through_the_gate(coordinator: object) -> list[float]:
-        from opsbench.cluster.limits import ClusterGate
-        from opsbench.models.provider import ProviderSettings
-
-        gate = ClusterGate("openai", ProviderSettings(min_request_interval=interval), coordinator)
-        starts = []
-        for _ in range(3):
-            gate.acquire()
-            starts.append(time.time())
-        return starts
-
-    monkeypatch.setattr(services, "resolve_ip_for_localhost", lambda host: host)
-    ray.init(address=cluster.address, log_to_driver=False)
-    try:
-        nodes = [
-            n["NodeID"]
-            for n in ray.nodes()  # type: ignore[no-untyped-call]
-            if n["Alive"] and n["Resources"].get("docker")
-        ]
-        assert len(nodes) == 2
-        coordinator = ray.remote(Coordinator).options(num_cpus=0).remote()
-        remote = ray.remote(calls_through_the_gate)
-        per_node = ray.get(
-            [
-                remote.options(
-                    num_cpus=0, scheduling_strategy=NodeAffinitySchedulingStrategy(node, False)
-                ).remote(coordinator)
-                for node in nodes
-            ]
+    interval = 1.5
+    root = make_project(tmp_path / "project", sleep=0)
+    with FakeOpenAIServer() as server:
+        server.push(*[tool_reply("submit_answer", {"answer": "looked"}) for _ in range(2)])
+        command = job_command("ray-limits", cluster.address, 1)
+        command[command.index("oracle")] = "sre"
+        command[command.index("--n-concurrent") + 1] = "2"
+        command += ["--model", "openai/scripted", "--api-base", server.url]
+        command += ["--min-request-interval", str(interval)]
+        command += ["--task-name", "ray-marker-0", "--task-name", "ray-marker-1"]
+        env = {**os.environ, "PYTHONPATH": str(REPO), "OPENAI_API_KEY": "sk-test-not-a-secret"}
+        done = subprocess.run(
+            command, cwd=root, env=env, capture_output=True, text=True, timeout=600
         )
-    finally:
-        ray.shutdown()
-    starts = sorted(t for node in per_node for t in node)
-    gaps = [b - a for a, b in itertools.pairwise(starts)]
-    assert min(gaps) >= interval * 0.8, gaps
+        arrivals = server.arrival_times()
+    assert done.returncode == 0, done.stdout + done.stderr
+    job = root / "jobs" / "ray-limits"
+    found = trials(job)
+    assert [r["outcome"] for r in found.values()] == ["graded", "graded"], found
+    assert len({node_of(job / name) for name in found}) == 2, "one trial on each node"
+    assert len(arrivals) == 2, arrivals
+    assert arrivals[1] - arrivals[0] >= interval * 0.8, arrivals
 
 
 def start_job(
