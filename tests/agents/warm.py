@@ -4,13 +4,16 @@ the session: the model gateway, the task image and each CLI's install layer over
 Cold, these are minutes of downloads (npm, PyPI: 43 s to 253 s a CLI on this machine)
 that would otherwise sit on the critical path of the suite. `tests/conftest.py` starts
 them when installed-agent tests are collected and runs those tests last; each test waits
-for the builds through `wait()`, which re-raises a failed build. The images are the
+for the builds through `wait()`, which re-raises a failed build. Every xdist worker
+collects these tests and starts the builds, so they take a lock across processes: the
+first builds, the others then find the images cached. The images are the
 ones a trial would build (same contexts, same digests), made with the product's own
 functions, so a trial finds them cached and the tests still exercise the real layers.
 """
 
 from __future__ import annotations
 
+import fcntl
 import shutil
 import tempfile
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -18,6 +21,7 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
 BUILD_TIMEOUT_SEC = 1800.0
+LOCK = Path(tempfile.gettempdir()) / "opsbench-warm-agent-images.lock"
 
 _pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="warm-agent-images")
 _builds: Future[None] | None = None
@@ -37,6 +41,12 @@ def wait() -> None:
 
 
 def _build(agents: list[str]) -> None:
+    with open(LOCK, "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes
+        _build_locked(agents)
+
+
+def _build_locked(agents: list[str]) -> None:
     from opsbench.agent import resolve_agent
     from opsbench.paths import ProjectPaths, TaskPaths
     from opsbench.runtime.images import ensure_agent_image, ensure_gateway, ensure_task_image
