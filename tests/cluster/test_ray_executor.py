@@ -14,6 +14,7 @@ import os
 import re
 import shutil
 import subprocess
+import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -47,8 +48,10 @@ checks:
 
 
 @pytest.fixture(scope="module")
-def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalRayCluster]:
-    ray_dir = tmp_path_factory.mktemp("ray") / "ray"
+def cluster() -> Iterator[LocalRayCluster]:
+    # Not under pytest's basetemp: Ray's socket paths (108 bytes at most) would not fit
+    # under an xdist worker's `pytest-N/popen-gwK/ray0/ray/session_<stamp>/sockets/...`.
+    ray_dir = Path(tempfile.mkdtemp(prefix="opsbench-ray-")) / "ray"
     local = LocalRayCluster(ray_dir)
     try:
         local.start_head({"docker": 2})
@@ -56,6 +59,7 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalRayCluste
         yield local
     finally:
         local.stop()
+        shutil.rmtree(ray_dir.parent, ignore_errors=True)
 
 
 def make_project(root: Path, sleep: float) -> Path:
