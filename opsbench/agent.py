@@ -45,6 +45,7 @@ BUILTIN_AGENTS: dict[str, str] = {
     "redteam-leftover-processes": "agents.redteam.interference:LeftoverProcesses",
     "redteam-kill-services": "agents.redteam.interference:KillServices",
     "redteam-hosts-redirect": "agents.redteam.interference:HostsRedirect",
+    "redteam-catalog-shadow": "agents.redteam.interference:CatalogShadow",
     "redteam-combined": "agents.redteam.interference:Combined",
     "redteam-shotgun": "agents.redteam.answers:Shotgun",
     "redteam-echo-citations": "agents.redteam.answers:EchoCitations",

@@ -16,6 +16,7 @@ check(s) that let it through.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -58,6 +59,11 @@ def _live(spec: Spec) -> bool:
     return bool(_kinds(spec) & LIVE_STATE)
 
 
+def _postgres(spec: Spec) -> bool:
+    """A check asks PostgreSQL (its own `psql`)."""
+    return any(re.search(r"\bpsql\b", str(c.get("run") or "")) for c in spec.get("checks", []))
+
+
 @dataclass(frozen=True)
 class Exploit:
     name: str
@@ -85,6 +91,7 @@ EXPLOITS: tuple[Exploit, ...] = (
         lambda s: _sidecars(s) and bool(_kinds(s) & {"promql", "answer-from-environment"}),
         "truths fetched from a sidecar by name",
     ),
+    Exploit("redteam-catalog-shadow", _postgres, "checks that read PostgreSQL's catalog"),
     Exploit("redteam-combined", lambda s: True, "every task"),
 )
 EXPLOIT_NAMES = tuple(e.name for e in EXPLOITS)
