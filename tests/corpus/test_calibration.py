@@ -6,11 +6,10 @@ It runs what a user runs (`opsbench validate`, red team included), with its own 
 directory, and reads the table it prints and `redteam.json`. What CI affords on two
 cores: every task calibrated once, and the red team on one task per category and per
 sidecar kind (`--redteam-representative`); the full run (oracle three times, the red
-team on every task) is the `release`-marked twin at the end. Today's corpus IS hackable,
-so the red team is a ratchet rather than a hard gate: a task × exploit outside
-`known_hackable.json` that becomes hackable fails CI (a new hole); a known one that the
-trusted-verifier work fixes is reported, to be removed from the file. The goal is an empty
-file, and then `opsbench validate`'s exit code 0 as the gate.
+team on every task) is the `release`-marked twin at the end. The red team is also a
+ratchet: a task × exploit outside
+`known_hackable.json` (empty today) that becomes hackable fails CI (a new hole); one that
+is listed and no longer passes is reported, to be removed from the file.
 """
 
 from __future__ import annotations
